@@ -1,0 +1,1 @@
+"""Dagster assets by layer: raw exports, dbt models."""

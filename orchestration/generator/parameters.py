@@ -1,0 +1,52 @@
+"""Country parameters of the synthetic caseloads (``parameters.yaml``), defaults merged in."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+PARAMETERS_FILE = Path(__file__).with_name("parameters.yaml")
+DEFECT_CODES = tuple(f"D{i}" for i in range(1, 14))
+
+
+@cache
+def _document() -> dict:
+    return yaml.safe_load(PARAMETERS_FILE.read_text(encoding="utf-8"))
+
+
+def country_parameters(country: str) -> dict:
+    document = _document()
+    merged = dict(document["defaults"])
+    overrides = document["countries"][country]
+    for key, value in overrides.items():
+        if key == "defects":
+            merged["defects"] = {**document["defaults"]["defects"], **value}
+        else:
+            merged[key] = value
+    if country != "NGA":
+        merged["defects"] = {**merged["defects"], "D5": 0.0}  # two closure fields: Nigeria only
+    if country in ("MMR", "UKR"):
+        merged["defects"] = {**merged["defects"], "D12": 0.0}  # services are inside the case row
+    return merged
+
+
+def parse_defects(spec: str | None) -> dict[str, float] | None:
+    """``None``/``default`` -> the per-country defaults; ``none`` -> all zero;
+    ``D1=0.05,D10=0.02`` -> these rates for every country, the rest at their defaults."""
+    if spec is None or spec.strip().lower() in ("", "default"):
+        return None
+    if spec.strip().lower() == "none":
+        return {code: 0.0 for code in DEFECT_CODES}
+    rates = {}
+    for item in spec.split(","):
+        code, _, rate = item.partition("=")
+        code = code.strip().upper()
+        if code not in DEFECT_CODES or not rate:
+            raise ValueError(f"--defects: {item!r} is not CODE=RATE with CODE in D1..D13")
+        value = float(rate)
+        if not 0.0 <= value <= 0.5:
+            raise ValueError(f"--defects: rate of {code} must be between 0 and 0.5, got {value}")
+        rates[code] = value
+    return rates

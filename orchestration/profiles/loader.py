@@ -1,0 +1,248 @@
+"""The generic raw loader: any country's export folders into DuckDB raw tables, nothing dropped.
+
+Every source row lands in ``raw.<iso3>__<table>`` as text, with lineage columns. An export is
+loaded in one transaction; loading the same files again changes nothing (the load id is a hash
+of the files). An export that cannot be read is recorded as failed and leaves the country's
+earlier exports in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from orchestration.profiles.model import Profile, raw_column_name
+from orchestration.profiles.readers import READERS, ExportFileError
+
+LINEAGE_COLUMNS = {
+    "_country": "VARCHAR",
+    "_export_date": "DATE",
+    "_source_file": "VARCHAR",
+    "_source_sheet": "VARCHAR",
+    "_source_row": "BIGINT",
+    "_item_index": "INTEGER",
+    "_file_sha256": "VARCHAR",
+    "_load_id": "VARCHAR",
+    "_loaded_at": "TIMESTAMP",
+}
+READY_MARKER = "_READY"
+
+
+class CountryLoadError(Exception):
+    """One or more exports of a country could not be loaded (the others were)."""
+
+
+@dataclass
+class ExportLoad:
+    country: str
+    export_date: str
+    status: str  # loaded | unchanged | failed
+    load_id: str | None = None
+    rows: dict[str, int] = field(default_factory=dict)  # raw table -> rows
+    error: str | None = None
+
+
+def ready_exports(landing: Path, country: str) -> list[Path]:
+    """Export folders of a country that are complete (``_READY`` written), oldest first."""
+    root = Path(landing) / country
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / READY_MARKER).exists())
+
+
+def connect(database: Path, attempts: int = 60) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting while another process holds its write lock."""
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(attempts):
+        try:
+            return duckdb.connect(str(database))
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection, profile: Profile) -> None:
+    """Create the profile's raw tables (empty) and the load ledger, so dbt sources always resolve."""
+    con.execute("create schema if not exists raw")
+    con.execute(
+        "create table if not exists raw.export_loads (load_id varchar, country varchar, export_date date,"
+        " status varchar, error varchar, loaded_at timestamp)"
+    )
+    con.execute(
+        "create table if not exists raw.export_files (load_id varchar, country varchar, export_date date,"
+        " source_file varchar, source_sheet varchar, raw_table varchar, file_sha256 varchar, rows_loaded bigint)"
+    )
+    for spec in profile.tables:
+        columns = {**LINEAGE_COLUMNS, **{raw_column_name(f): "VARCHAR" for f in spec.fields}}
+        if spec.nested_in:
+            columns["case_id"] = "VARCHAR"
+        ddl = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
+        con.execute(f"create table if not exists raw.{profile.raw_table_name(spec.table)} ({ddl})")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_files(profile: Profile, folder: Path) -> list[tuple[Path, object]]:
+    """The files of an export folder with their spec; a required file that is missing fails."""
+    names = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != READY_MARKER)
+    found = []
+    for spec in profile.files:
+        matching = [n for n in names if spec.matches(n)]
+        if not matching:
+            raise ExportFileError(
+                folder / spec.canonical_name,
+                "export folder",
+                f"the {profile.country_code} export has {spec.pattern}",
+                f"the file is missing (files present: {names})",
+            )
+        found.extend((folder / n, spec) for n in matching)
+    return found
+
+
+def _add_missing_columns(con, table: str, frame: pd.DataFrame) -> None:
+    """A column the profile does not know is kept (as text), never dropped."""
+    existing = {r[0] for r in con.execute(f"describe raw.{table}").fetchall()}
+    for column in frame.columns:
+        if column not in existing:
+            con.execute(f'alter table raw.{table} add column "{column}" VARCHAR')
+
+
+def _insert(con, table: str, batch: pd.DataFrame) -> None:
+    _add_missing_columns(con, table, batch)
+    con.register("raw_batch", batch)
+    try:
+        con.execute(f"insert into raw.{table} by name select * from raw_batch")
+    finally:
+        con.unregister("raw_batch")
+
+
+def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) -> ExportLoad:
+    country, export_date = profile.country_code, folder.name
+    result = ExportLoad(country, export_date, status="failed")
+    try:
+        datetime.strptime(export_date, "%Y-%m-%d")
+        files = export_files(profile, folder)
+        checksums = {path: _sha256(path) for path, _ in files}
+    except (ExportFileError, ValueError, OSError) as error:
+        result.error = (
+            str(error)
+            if not isinstance(error, ValueError)
+            else (f"{folder}: export folder name is not a date YYYY-MM-DD (rule: landing/<ISO3>/<export_date>/)")
+        )
+        _record(con, result)
+        return result
+    fingerprint = "|".join([country, export_date, *sorted(f"{p.name}:{c}" for p, c in checksums.items())])
+    result.load_id = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
+    already = con.execute(
+        "select count(*) from raw.export_loads where load_id = ? and status = 'loaded'", [result.load_id]
+    ).fetchone()[0]
+    if already:
+        result.status = "unchanged"
+        return result
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    con.begin()
+    try:
+        for spec in profile.tables:
+            con.execute(
+                f"delete from raw.{profile.raw_table_name(spec.table)} where _country = ? and _export_date = ?",
+                [country, export_date],
+            )
+        con.execute("delete from raw.export_files where country = ? and export_date = ?", [country, export_date])
+        for path, spec in files:
+            _load_file(con, profile, path, spec, checksums[path], result, loaded_at)
+        result.status = "loaded"
+        _record(con, result, loaded_at)
+        con.commit()
+    except ExportFileError as error:
+        con.rollback()
+        result.status, result.rows, result.error = "failed", {}, str(error)
+        _record(con, result, loaded_at)
+    return result
+
+
+def _load_file(con, profile: Profile, path: Path, spec, checksum: str, result: ExportLoad, loaded_at) -> None:
+    counts: dict[tuple[str, str | None], int] = {}
+    for table_spec, sheet, batch in READERS[spec.format](path, spec):
+        table = profile.raw_table_name(table_spec.table)
+        batch = batch.assign(
+            _country=profile.country_code,
+            _export_date=result.export_date,
+            _source_file=path.name,
+            _source_sheet=sheet,
+            _file_sha256=checksum,
+            _load_id=result.load_id,
+            _loaded_at=loaded_at,
+        )
+        _insert(con, table, batch)
+        counts[(table, sheet)] = counts.get((table, sheet), 0) + len(batch)
+        result.rows[table] = result.rows.get(table, 0) + len(batch)
+    for table_spec in spec.tables:
+        table = profile.raw_table_name(table_spec.table)
+        rows = counts.get((table, table_spec.sheet), 0)
+        result.rows.setdefault(table, 0)
+        con.execute(
+            "insert into raw.export_files values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                result.load_id,
+                profile.country_code,
+                result.export_date,
+                path.name,
+                table_spec.sheet,
+                table,
+                checksum,
+                rows,
+            ],
+        )
+
+
+def _record(con, result: ExportLoad, loaded_at: datetime | None = None) -> None:
+    con.execute(
+        "insert into raw.export_loads values (?, ?, ?, ?, ?, ?)",
+        [
+            result.load_id,
+            result.country,
+            result.export_date if _is_date(result.export_date) else None,
+            result.status,
+            result.error,
+            loaded_at or datetime.now(UTC).replace(tzinfo=None),
+        ],
+    )
+
+
+def _is_date(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+        return True
+    except ValueError:
+        return False
+
+
+def load_country(database: Path, landing: Path, profile: Profile) -> list[ExportLoad]:
+    """Load every ready export of one country; raise ``CountryLoadError`` if any failed."""
+    con = connect(database)
+    try:
+        ensure_raw_tables(con, profile)
+        results = [load_export(con, profile, folder) for folder in ready_exports(landing, profile.country_code)]
+    finally:
+        con.close()
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise CountryLoadError(
+            f"{profile.country_code}: {len(failed)} of {len(results)} export(s) could not be loaded; earlier good "
+            "exports stay in the warehouse.\n" + "\n".join(f"- {r.export_date}: {r.error}" for r in failed)
+        )
+    return results

@@ -1,0 +1,260 @@
+"""Readers for the three export formats, driven by a profile's file spec.
+
+Each reader yields ``(table_spec, sheet, batch)`` where ``batch`` is a DataFrame of text values
+(None for empty) with the canonical field names and a ``_source_row`` column: the row as a person
+finds it in the file (CSV line and xlsx row count the header as 1; JSON Lines count lines).
+A file that cannot be read raises ``ExportFileError`` naming the file, line or sheet, and rule;
+row contents are never put in an error message (they hold children's personal data).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import orjson
+import pandas as pd
+import python_calamine
+
+from orchestration.profiles.model import FileSpec, TableSpec, raw_column_name
+
+BATCH_ROWS = 50_000
+
+
+class ExportFileError(Exception):
+    """A file of an export that cannot be read; the country's load fails, other countries go on."""
+
+    def __init__(self, file: Path, where: str, rule: str, detail: str, hint: str = ""):
+        self.file, self.where, self.rule, self.detail = file, where, rule, detail
+        message = f"{file}: {where}: {detail} (rule: {rule})"
+        super().__init__(message + (f". {hint}" if hint else ""))
+
+
+def _check_header(file: Path, where: str, spec: TableSpec, header: list[str], delimiter: str | None) -> None:
+    missing = [c for c in spec.required_headers if c not in header]
+    if not missing:
+        return
+    if delimiter and len(header) == 1 and any(d in header[0] for d in ",;\t|" if d != delimiter):
+        raise ExportFileError(
+            file,
+            where,
+            f"fields are separated by {delimiter!r}",
+            f"the header reads as one column {header[0][:80]!r}",
+            "The file was written with another delimiter; re-export it as the profile says.",
+        )
+    raise ExportFileError(
+        file,
+        where,
+        "every column of the profile is present",
+        f"required column(s) missing: {', '.join(repr(m) for m in missing)}",
+        "Re-export with the full form, or update the country profile if the instance changed.",
+    )
+
+
+def _rename(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    return frame.rename(columns={c: raw_column_name(spec.field_name(c)) for c in frame.columns})
+
+
+def read_csv(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pd.DataFrame]]:
+    (table,) = spec.tables
+    if file.stat().st_size == 0:
+        raise ExportFileError(file, "line 1", "an export file starts with a header row", "the file is empty")
+    with open(file, "rb") as handle:
+        first = handle.readline()
+    try:
+        header_text = first.decode(spec.encoding)
+    except UnicodeDecodeError as error:
+        raise ExportFileError(
+            file, "line 1", f"the file is {spec.encoding}", f"undecodable bytes: {error.reason}"
+        ) from None
+    header = next(csv.reader(io.StringIO(header_text.lstrip("\ufeff")), delimiter=spec.delimiter))
+    _check_header(file, "line 1", table, header, spec.delimiter)
+    if len(set(header)) != len(header):
+        raise ExportFileError(file, "line 1", "column names are unique", "the header repeats a column name")
+    columns = {name: "VARCHAR" for name in header}
+    reader = duckdb.connect()
+    try:
+        result = reader.execute(
+            "select * from read_csv(?, header = true, delim = ?, quote = '\"', escape = '\"', columns = ?,"
+            " auto_detect = false, strict_mode = true, null_padding = false, encoding = 'utf-8')",
+            [str(file), spec.delimiter, columns],
+        )
+        row = 2
+        while True:
+            batch = result.fetch_df_chunk(BATCH_ROWS // 2048 or 1)
+            if batch.empty:
+                break
+            batch = batch.astype(object).where(batch.notna(), None)
+            batch.insert(0, "_source_row", range(row, row + len(batch)))
+            row += len(batch)
+            yield table, None, _rename(batch, table)
+    except duckdb.Error as error:
+        raise _csv_error(file, spec, str(error)) from None
+    finally:
+        reader.close()
+
+
+def _csv_error(file: Path, spec: FileSpec, message: str) -> ExportFileError:
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    where = f"line {line.group(1)}" if line else "file"
+    found = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if found:
+        return ExportFileError(
+            file,
+            where,
+            f"every row has the header's {found.group(1)} fields",
+            f"the row has {found.group(2)} fields (truncated, or a stray delimiter)",
+        )
+    if "unterminated quote" in message:
+        return ExportFileError(file, where, "quoted values are closed", "a quoted value is never closed (truncated?)")
+    if "unicode" in message.lower():
+        return ExportFileError(file, where, f"the file is {spec.encoding}", "undecodable bytes")
+    first_line = message.splitlines()[0][:200]
+    return ExportFileError(file, where, "the file is a well-formed CSV", first_line)
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep="T")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+def read_xlsx(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pd.DataFrame]]:
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(file))
+    except Exception as error:  # calamine raises several error types for damaged files
+        raise ExportFileError(
+            file,
+            "workbook",
+            "the file is a complete xlsx workbook",
+            f"it cannot be opened ({type(error).__name__}: {str(error)[:120]})",
+            "The file is empty, truncated or not an xlsx file; copy it again.",
+        ) from None
+    for table in spec.tables:
+        if table.sheet not in workbook.sheet_names:
+            raise ExportFileError(
+                file,
+                f"sheet {table.sheet!r}",
+                "every sheet of the profile is present",
+                f"the sheet is missing (sheets present: {workbook.sheet_names})",
+            )
+        yield from _read_sheet(file, workbook, table)
+
+
+def _read_sheet(file: Path, workbook, table: TableSpec):
+    where = f"sheet {table.sheet!r}"
+    try:
+        rows = workbook.get_sheet_by_name(table.sheet).iter_rows()
+        header = next(rows, None)
+    except Exception as error:
+        raise ExportFileError(
+            file, where, "the sheet can be read", f"{type(error).__name__}: {str(error)[:120]}"
+        ) from None
+    if not header or all(c == "" for c in header):
+        raise ExportFileError(file, f"{where}, row 1", "a sheet starts with a header row", "the sheet is empty")
+    header = [str(c) for c in header]
+    _check_header(file, f"{where}, row 1", table, header, None)
+    batch, row = [], 2
+    for values in rows:
+        batch.append([_cell_text(v) for v in values])
+        if len(batch) >= BATCH_ROWS:
+            yield table, table.sheet, _sheet_frame(batch, header, row, table)
+            row += len(batch)
+            batch = []
+    if batch:
+        yield table, table.sheet, _sheet_frame(batch, header, row, table)
+
+
+def _sheet_frame(batch: list, header: list[str], first_row: int, table: TableSpec) -> pd.DataFrame:
+    width = len(header)
+    frame = pd.DataFrame([(r + [None] * width)[:width] for r in batch], columns=header, dtype=object)
+    frame.insert(0, "_source_row", range(first_row, first_row + len(frame)))
+    return _rename(frame, table)
+
+
+def _json_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _cell_text(float(value)) if isinstance(value, float) else str(value)
+    return orjson.dumps(value).decode()
+
+
+def read_jsonl(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pd.DataFrame]]:
+    cases = next(t for t in spec.tables if t.nested_in is None)
+    nested = [t for t in spec.tables if t.nested_in]
+    if file.stat().st_size == 0:
+        raise ExportFileError(file, "line 1", "one JSON object a line", "the file is empty")
+    records, children, seen_keys = [], {t.table: [] for t in nested}, set()
+    with open(file, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            record = _parse_line(file, number, line)
+            seen_keys.update(record)
+            records.append({"_source_row": number, **{k: _json_text(v) for k, v in record.items()}})
+            for table in nested:
+                for index, item in enumerate(record.get(table.nested_in) or []):
+                    item = item if isinstance(item, dict) else {"value": item}
+                    children[table.table].append(
+                        {
+                            "_source_row": number,
+                            "_item_index": index + 1,
+                            "case_id": _json_text(record.get("id")),
+                            **{k: _json_text(v) for k, v in item.items()},
+                        }
+                    )
+            if len(records) >= BATCH_ROWS:
+                yield from _jsonl_batches(cases, records, nested, children)
+                records, children = [], {t.table: [] for t in nested}
+    missing = [k for k in cases.required_headers if k not in seen_keys]
+    if missing:
+        raise ExportFileError(file, "every line", "each case has its record id", f"key(s) never present: {missing}")
+    yield from _jsonl_batches(cases, records, nested, children)
+
+
+def _parse_line(file: Path, number: int, line: bytes) -> dict:
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        raise ExportFileError(
+            file,
+            f"line {number}",
+            "each line is one JSON object",
+            f"the line does not parse ({str(error).split(':')[0]})",
+        ) from None
+    if not isinstance(record, dict):
+        raise ExportFileError(
+            file, f"line {number}", "each line is one JSON object", f"the line holds a JSON {type(record).__name__}"
+        )
+    return record
+
+
+def _jsonl_batches(cases: TableSpec, records: list, nested: list, children: dict):
+    if records:
+        yield cases, None, _rename(pd.DataFrame(records, dtype=object), cases)
+    for table in nested:
+        if children[table.table]:
+            yield table, None, _rename(pd.DataFrame(children[table.table], dtype=object), table)
+
+
+READERS = {"csv": read_csv, "xlsx": read_xlsx, "jsonl": read_jsonl}

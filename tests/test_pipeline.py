@@ -1,0 +1,82 @@
+"""The real pipeline: `cpwh build` runs the Dagster jobs (raw partitions, then dbt) on a fresh home."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from orchestration.generator import generate_exports
+from orchestration.profiles import COUNTRY_CODES
+
+CPWH = [sys.executable, "-m", "orchestration.cli"]
+
+
+def _run(args, home: Path, **extra):
+    env = {**os.environ, "CPWH_HOME": str(home), "DO_NOT_TRACK": "1", **extra}
+    env.pop("CPWH_LANDING", None)
+    return subprocess.run(CPWH + args, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def built_home(tmp_path_factory):
+    """A home whose Kenyan export is broken: the other five countries must still load and build."""
+    home = tmp_path_factory.mktemp("home")
+    generate_exports(home / "landing", scale=0.02, seed=21)
+    workbook = home / "landing/KEN/2023-12-31/cpims_export.xlsx"
+    workbook.write_bytes(workbook.read_bytes()[:1000])
+    result = _run(["build"], home)
+    return home, result
+
+
+def test_one_broken_country_does_not_stop_the_others(built_home):
+    home, result = built_home
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "cpims_export.xlsx" in result.stderr and "rule:" in result.stderr
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        loaded = dict(con.execute("select country, status from raw.export_loads").fetchall())
+        assert loaded == {**{c: "loaded" for c in COUNTRY_CODES}, "KEN": "failed"}
+        assert con.execute("select count(*) from raw.ken__basic_identity").fetchone()[0] == 0
+        assert con.execute("select count(*) from reference.categorisation").fetchone()[0] == 554
+
+
+def test_partitions_and_dbt_assets_are_materialised_in_the_dagster_instance(built_home):
+    home, _ = built_home
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    with DagsterInstance.get() as instance:
+        partitions = instance.get_materialized_partitions(AssetKey(["raw", "country_exports"]))
+        assert partitions == set(COUNTRY_CODES) - {"KEN"}
+        assert instance.get_latest_materialization_event(AssetKey(["reference", "categorisation"])) is not None
+    assert "enabled: false" in (home / "dagster/dagster.yaml").read_text()
+
+
+def test_rebuilding_after_the_fix_loads_the_country(built_home, tmp_path):
+    home, _ = built_home
+    generate_exports(tmp_path, countries=["KEN"], scale=0.02, seed=21)
+    fixed = tmp_path / "KEN/2023-12-31/cpims_export.xlsx"
+    (home / "landing/KEN/2023-12-31/cpims_export.xlsx").write_bytes(fixed.read_bytes())
+    result = _run(["build", "--countries", "KEN"], home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    query = _run(["sql", "select count(*) as n from raw.ken__basic_identity", "--format", "csv"], home)
+    assert query.returncode == 0 and int(query.stdout.splitlines()[1]) > 0
+
+
+def test_cli_help_and_exit_codes(tmp_path):
+    for command in ([], ["generate"], ["build"], ["sql"]):
+        assert _run([*command, "--help"], tmp_path).returncode == 0
+    assert _run(["generate", "--scale", "1000"], tmp_path).returncode == 2
+    assert _run(["sql", "select 1"], tmp_path).returncode == 1, "no warehouse yet"
+
+
+def test_generate_if_empty_leaves_existing_exports_alone(tmp_path):
+    assert _run(["generate", "--scale", "0.001", "--countries", "MMR"], tmp_path).returncode == 0
+    ready = tmp_path / "landing/MMR/2023-12-31/_READY"
+    stamp = ready.stat().st_mtime_ns
+    result = _run(["generate", "--if-empty", "--scale", "0.001"], tmp_path)
+    assert result.returncode == 0 and "nothing generated" in result.stderr
+    assert ready.stat().st_mtime_ns == stamp and not (tmp_path / "landing/BGD").exists()
