@@ -54,8 +54,15 @@ def _encode_multi(profile: Profile, values: list) -> object:
 def _multi_column(profile: Profile, snap: Snapshot, field: str, arabic: np.ndarray) -> list:
     rows = snap.concerns[snap.concerns.field == field]
     values = _option_values(profile, field, rows.option_id, arabic[rows.row.to_numpy()])
-    grouped = pd.Series(values, index=rows.row.to_numpy()).groupby(level=0).agg(list)
-    return [grouped.get(i, []) for i in range(len(snap.cases))]
+    return _bucket(rows.row.to_numpy(), values, len(snap.cases))
+
+
+def _bucket(rows: np.ndarray, values, n: int) -> list[list]:
+    """Values grouped by case row, in order (a plain loop: far faster than a pandas groupby here)."""
+    buckets: list[list] = [[] for _ in range(n)]
+    for row, value in zip(rows.tolist(), values, strict=True):
+        buckets[row].append(value)
+    return buckets
 
 
 def _stray(text: object, variant: str) -> object:
@@ -217,9 +224,8 @@ def _nested_services(profile: Profile, snap: Snapshot, spec) -> list:
     services = snap.services[snap.services.row >= 0]
     service_fields = _service_fields(profile, snap, services)
     frame = pd.DataFrame({c: service_fields[c] for c in spec.columns if c != "case_id"})
-    frame["row"] = services.row.to_numpy()
-    nested = {row: group.drop(columns="row").to_dict("records") for row, group in frame.groupby("row")}
-    return [nested.get(i) for i in range(len(snap.cases))]
+    nested = _bucket(services.row.to_numpy(), frame.to_dict("records"), len(snap.cases))
+    return [items or None for items in nested]
 
 
 def render(profile: Profile, snap: Snapshot) -> dict[str, pd.DataFrame]:
