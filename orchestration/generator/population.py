@@ -19,6 +19,7 @@ from orchestration.profiles import get_profile
 
 DAYS_PER_MONTH = 30.4375
 UASC_CONCERN_CATEGORY = "family_separation"
+D9_VARIANTS = ("missing", "unparseable", "before_period", "after_export")
 
 
 @dataclass
@@ -26,6 +27,14 @@ class Lives:
     children: pd.DataFrame  # one row per child, index = position in the chunk
     concerns: pd.DataFrame  # child, field, option_id, category
     services: pd.DataFrame  # child, unique_id, option_id, category, response, implemented, service_date
+
+
+def bucket(rows: np.ndarray, values, n: int) -> list[list]:
+    """Values grouped by row number 0..n-1, in order (a plain loop: far faster than a pandas groupby)."""
+    buckets: list[list] = [[] for _ in range(n)]
+    for row, value in zip(rows.tolist(), values, strict=True):
+        buckets[int(row)].append(value)
+    return buckets
 
 
 def uuids(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -78,12 +87,6 @@ def _dates_of_birth(rng, registration: np.ndarray, age: np.ndarray) -> np.ndarra
     anniversary = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}))
     back = rng.integers(0, 365, size=len(age))
     return (anniversary - pd.to_timedelta(back, unit="D")).to_numpy("datetime64[D]")
-
-
-def whole_years(born: np.ndarray, on: np.ndarray) -> np.ndarray:
-    b, o = pd.DatetimeIndex(born), pd.DatetimeIndex(on)
-    before_birthday = (o.month.to_numpy() * 100 + o.day.to_numpy()) < (b.month.to_numpy() * 100 + b.day.to_numpy())
-    return o.year.to_numpy() - b.year.to_numpy() - before_birthday
 
 
 def _identity(rng, country: str, params: dict, n: int, first_seq: int, window) -> pd.DataFrame:
@@ -358,9 +361,6 @@ def _mark_extras(rng, kids: pd.DataFrame, extra_kind: np.ndarray) -> None:
     kids.loc[before, "registration_date"] = np.datetime64("2018-01-01") + rng.integers(0, 729, len(before)).astype(
         "timedelta64[D]"
     )
-
-
-D9_VARIANTS = ("missing", "unparseable", "before_period", "after_export")
 
 
 def simulate(

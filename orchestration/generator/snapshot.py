@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 
 from orchestration.generator.categories import options
-from orchestration.generator.population import DAYS_PER_MONTH, Lives, uuids
+from orchestration.generator.population import DAYS_PER_MONTH, Lives, bucket, uuids
 
 EXTRA_KINDS = ("D8", "D9", "D13")
-D9_VARIANTS = ("missing", "unparseable", "before_period", "after_export")
 UNMAPPED_VALUES = {
     "care_arrangements_type": ["Host family (informal)", "with grandmother??", "street"],
     "displacement_status": ["Nomadic", "Pastoralist", "unknown status"],
@@ -212,9 +211,12 @@ def _truth(rows: pd.DataFrame, concerns: pd.DataFrame, services: pd.DataFrame, c
     closed = (rows.status == "closed").to_numpy()
     days = (close - reg).astype("timedelta64[D]").astype(float)
     duration = np.where(closed & ~np.isnan(days) & (days >= 0), days / DAYS_PER_MONTH, np.nan)
-    concern_sets = concerns[concerns.category != "none"].groupby("row").category.agg(lambda c: tuple(sorted(set(c))))
+    real = concerns[concerns.category != "none"]
+    concern_sets = [tuple(sorted(set(c))) for c in bucket(real.row.to_numpy(), real.category.tolist(), len(rows))]
     implemented = services[services.implemented & services.row.notna()]
-    service_lists = implemented.groupby("row").category.agg(lambda c: tuple(sorted(c)))
+    service_lists = [
+        tuple(sorted(c)) for c in bucket(implemented.row.to_numpy(), implemented.category.tolist(), len(rows))
+    ]
     closure = rows.closure_category.where(rows.closure_category.notna(), "missing")
     return pd.DataFrame(
         {
@@ -232,8 +234,8 @@ def _truth(rows: pd.DataFrame, concerns: pd.DataFrame, services: pd.DataFrame, c
             "is_closed": closed,
             "closure_category": np.where(closed, closure, None),
             "case_duration_months": duration,
-            "concerns": [concern_sets.get(i, ()) for i in range(len(rows))],
-            "services": [service_lists.get(i, ()) for i in range(len(rows))],
+            "concerns": concern_sets,
+            "services": service_lists,
         }
     )
 

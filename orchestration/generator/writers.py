@@ -8,8 +8,8 @@ from pathlib import Path
 
 import orjson
 import pandas as pd
-import xlsxwriter
 
+from orchestration.generator.xlsx import StreamingWorkbook
 from orchestration.profiles.model import FileSpec, Profile
 
 EXCEL_MAX_DATA_ROWS = 1_048_575  # 1,048,576 rows a sheet, one of them the header
@@ -87,13 +87,12 @@ class XlsxWriter:
             self.book.close()
         path = self.folder / self.spec.part_name(len(self.parts) + 1)
         self.parts.append(path)
-        self.book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
-        self.date_format = self.book.add_format({"num_format": "yyyy-mm-dd"})
+        self.book = StreamingWorkbook(path, [t.sheet for t in self.spec.tables])
         self.sheets = {}
-        for table in self.spec.tables:
-            sheet = self.book.add_worksheet(table.sheet)
-            sheet.write_row(0, 0, list(table.columns))
-            self.sheets[table.table] = [sheet, 1, [i for i, c in enumerate(table.columns) if c in self.date_fields]]
+        for index, table in enumerate(self.spec.tables):
+            self.book.write_rows(index, [list(table.columns)])
+            dates = frozenset(i for i, c in enumerate(table.columns) if c in self.date_fields and self.excel_dates)
+            self.sheets[table.table] = [index, 1, dates]
 
     def append(self, frames: dict[str, pd.DataFrame], spec: FileSpec) -> None:
         case_table = next(t for t in spec.tables if t.case_key is None)
@@ -137,16 +136,13 @@ class XlsxWriter:
         return take
 
     def _write(self, table: str, frame: pd.DataFrame) -> None:
-        sheet, row, date_columns = self.sheets[table]
-        for values in frame.itertuples(index=False, name=None):
-            clean = [None if isinstance(v, float) and math.isnan(v) else v for v in values]
-            sheet.write_row(row, 0, clean)
-            if self.excel_dates:
-                for column in date_columns:
-                    if isinstance(clean[column], float):
-                        sheet.write_number(row, column, clean[column], self.date_format)
-            row += 1
-        self.sheets[table][1] = row
+        index, rows, date_columns = self.sheets[table]
+        values = (
+            [None if isinstance(v, float) and math.isnan(v) else v for v in row]
+            for row in frame.itertuples(index=False, name=None)
+        )
+        self.book.write_rows(index, values, date_columns)
+        self.sheets[table][1] = rows + len(frame)
 
     def close(self) -> None:
         if self.book is None:
