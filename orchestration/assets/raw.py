@@ -2,6 +2,7 @@
 
 from dagster import (
     AssetExecutionContext,
+    AssetSpec,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -14,6 +15,10 @@ from orchestration.profiles.loader import CountryLoadError, load_country
 from orchestration.resources import WarehouseResource
 
 country_partitions = StaticPartitionsDefinition(list(COUNTRY_CODES))
+LEDGER_TABLES = {
+    "export_loads": "One row per attempt to load an export: loaded or failed, with the error.",
+    "export_files": "One row per file and table of a loaded export, with its checksum and row count.",
+}
 
 
 @asset(
@@ -48,3 +53,36 @@ def country_exports(context: AssetExecutionContext, warehouse: WarehouseResource
             "exports_unchanged": sum(x.status == "unchanged" for x in loads),
         }
     )
+
+
+def _raw_table_specs() -> list[AssetSpec]:
+    """The raw tables the loader writes, as assets downstream of it: dbt's sources resolve to these
+    (dagster-dbt gives each source its own key), so the graph runs from the export files to the marts."""
+    specs = []
+    for code in COUNTRY_CODES:
+        profile = get_profile(code)
+        for table in profile.tables:
+            name = profile.raw_table_name(table.table)
+            where = (
+                f"sheet {table.sheet!r}" if table.sheet else ("nested " + table.nested_in if table.nested_in else "")
+            )
+            specs.append(
+                AssetSpec(
+                    key=["raw", name],
+                    deps=[country_exports],
+                    group_name="raw",
+                    kinds={"duckdb"},
+                    description=f"{profile.country_name} export rows ({where or 'file'}), written by "
+                    f"raw/country_exports partition {code}: every source row as text with its lineage.",
+                )
+            )
+    for name, description in LEDGER_TABLES.items():
+        specs.append(
+            AssetSpec(
+                key=["raw", name], deps=[country_exports], group_name="raw", kinds={"duckdb"}, description=description
+            )
+        )
+    return specs
+
+
+raw_tables = _raw_table_specs()

@@ -80,6 +80,7 @@ class Profile:
     estimated_values: dict[str, str] = field(default_factory=lambda: {"true": "true", "false": "false"})
     wide_services: dict | None = None
     revised_forms_from: str | None = None
+    harmonise: dict = field(default_factory=dict)  # what the dbt staging macros need (dbt_config.py)
 
     @property
     def tables(self) -> tuple[TableSpec, ...]:

@@ -1,0 +1,59 @@
+"""The country profiles as the dbt macros see them: ``dbt_project/macros/country_profiles.sql``.
+
+dbt cannot read the YAML profiles, so this renders what staging needs into a macro returning a
+dict. Run ``python -m orchestration.profiles.dbt_config`` after changing a profile;
+tests/test_dbt_project.py fails while the macro is out of date.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from orchestration.paths import DBT_PROJECT_DIR
+from orchestration.profiles.model import load_profiles, raw_column_name
+
+MACRO_FILE = DBT_PROJECT_DIR / "macros" / "country_profiles.sql"
+
+
+def profile_config() -> dict:
+    config = {}
+    for code, profile in load_profiles().items():
+        config[code] = {
+            "country_name": profile.country_name,
+            "primero_version": profile.primero_version,
+            "period_start": profile.period_start,
+            "value_style": profile.value_style,
+            "multiselect_style": profile.multiselect["style"],
+            "multiselect_separator": profile.multiselect.get("separator"),
+            "multiselect_fields": list(profile.multiselect_fields),
+            "uasc_concern_options": profile.uasc_concern_options,
+            "estimated_true": profile.estimated_values["true"],
+            "raw_tables": {t.table: profile.raw_table_name(t.table) for t in profile.tables},
+            "raw_columns": {t.table: [raw_column_name(f) for f in t.fields] for t in profile.tables},
+            "wide_services": profile.wide_services,
+            **profile.harmonise,
+        }
+        config[code]["record_id"] = raw_column_name(profile.harmonise["record_id"])
+    return config
+
+
+def render() -> str:
+    payload = json.dumps(profile_config(), sort_keys=True, ensure_ascii=True).replace("'", "\\u0027")
+    return (
+        "{#- Generated from orchestration/profiles/countries/*.yaml by orchestration/profiles/dbt_config.py:\n"
+        "    do not edit; run `python -m orchestration.profiles.dbt_config` after changing a profile. -#}\n"
+        "{% macro country_profiles() %}\n"
+        f"{{{{ return(fromjson('{payload}')) }}}}\n"
+        "{% endmacro %}\n"
+    )
+
+
+def main() -> int:
+    MACRO_FILE.write_text(render(), encoding="utf-8")
+    print(f"wrote {MACRO_FILE}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

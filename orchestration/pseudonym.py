@@ -1,0 +1,51 @@
+"""Keyed pseudonyms for case ids: HMAC-SHA256 of ``<country>:<id>`` with a secret key.
+
+The key comes from ``CPWH_PSEUDONYM_KEY``; without it, a random key is created once in
+``$CPWH_HOME/pseudonym.key`` (owner-only permissions) and reused, so pseudonyms are stable across
+runs. The key is never logged. ``Plugin`` registers ``cpwh_pseudonym(country, id)`` on dbt-duckdb
+connections (profiles.yml ``plugins``), so the SQL that replaces ids lives in dbt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+KEY_ENVIRONMENT_VARIABLE = "CPWH_PSEUDONYM_KEY"
+KEY_FILE_NAME = "pseudonym.key"
+
+
+def load_key(home: Path | None = None) -> bytes:
+    configured = os.environ.get(KEY_ENVIRONMENT_VARIABLE)
+    if configured:
+        return configured.encode("utf-8")
+    home = Path(home or os.environ.get("CPWH_HOME") or "data")
+    path = home / KEY_FILE_NAME
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def pseudonym(key: bytes, country: str, record_id: str) -> str:
+    return hmac.new(key, f"{country}:{record_id}".encode(), hashlib.sha256).hexdigest()
+
+
+class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict) -> None:
+        self.key = load_key()
+
+    def configure_connection(self, conn) -> None:
+        key = self.key
+
+        def cpwh_pseudonym(country: str, record_id: str) -> str:
+            return pseudonym(key, country, record_id.strip())
+
+        conn.create_function("cpwh_pseudonym", cpwh_pseudonym, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False)

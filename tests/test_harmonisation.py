@@ -1,0 +1,193 @@
+"""The dbt harmonisation end to end: generated exports with every defect, built by `cpwh build`,
+compared child by child with what the generator intended."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from orchestration.generator import generate_exports
+from orchestration.generator.parameters import DEFECT_CODES
+from orchestration.profiles import COUNTRY_CODES
+from orchestration.pseudonym import pseudonym
+
+KEY = "test-key-not-a-secret"
+EXPORT = "2023-12-31"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    home = tmp_path_factory.mktemp("harmonised")
+    rates = {code: 0.04 for code in DEFECT_CODES}
+    results = generate_exports(home / "landing", scale=0.04, seed=17, defects=rates, keep_truth=True)
+    env = {**os.environ, "CPWH_HOME": str(home), "CPWH_PSEUDONYM_KEY": KEY, "DO_NOT_TRACK": "1"}
+    env.pop("CPWH_LANDING", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "build"], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con.create_function(
+        "cpwh_pseudonym", lambda c, i: pseudonym(KEY.encode(), c, i.strip()), ["VARCHAR", "VARCHAR"], "VARCHAR"
+    )
+    yield home, results, con
+    con.close()
+
+
+def _truth(results, country) -> pd.DataFrame:
+    truth = results[country].truth[EXPORT]
+    truth = truth[truth.row_kind != "D10_copy"].copy()
+    truth["case_key"] = [pseudonym(KEY.encode(), country, i) for i in truth.id]
+    return truth.set_index("case_key")
+
+
+@pytest.mark.parametrize("country", COUNTRY_CODES)
+def test_facts_equal_the_intended_children_exactly(built, country):
+    _, results, con = built
+    truth = _truth(results, country)
+    facts = con.execute("select * from marts.fct_cases where country_code = ?", [country]).df().set_index("case_key")
+    assert sorted(facts.index) == sorted(truth.index), "one fact row per record, none lost"
+    in_scope = truth[truth.in_scope]
+    assert set(facts.index[facts.is_in_scope]) == set(in_scope.index)
+    facts = facts.loc[in_scope.index]
+    pairs = {
+        "age_years": "age_years",
+        "sex": "sex",
+        "uasc_status": "uasc_status",
+        "displacement_category": "displacement",
+        "risk_level": "risk",
+        "care_category": "care",
+        "is_closed": "is_closed",
+        "closure_category": "closure_category",
+        "case_duration_months": "case_duration_months",
+    }
+    for fact_column, truth_column in pairs.items():
+        expected, actual = in_scope[truth_column], facts[fact_column]
+        both_missing = expected.isna().to_numpy() & actual.isna().to_numpy()
+        if fact_column in ("age_years", "case_duration_months"):
+            equal = np.isclose(expected.astype(float), actual.astype(float))
+        else:
+            equal = (expected.astype(object) == actual.astype(object)).to_numpy()
+        wrong = ~(both_missing | equal)
+        examples = list(zip(expected[wrong][:3], actual[wrong][:3], strict=True))
+        assert not wrong.any(), f"{country} {fact_column}: {examples}"
+
+
+@pytest.mark.parametrize("country", COUNTRY_CODES)
+def test_concerns_and_services_equal_the_intended_ones(built, country):
+    _, results, con = built
+    truth = _truth(results, country)
+    truth = truth[truth.in_scope]
+    concerns = (
+        con.execute(
+            "select case_key, concern_category from marts.fct_case_concerns where country_code = ? and is_in_scope",
+            [country],
+        )
+        .df()
+        .groupby("case_key")
+        .concern_category.agg(lambda c: tuple(sorted(c)))
+    )
+    services = (
+        con.execute(
+            "select case_key, service_category from marts.fct_case_services"
+            " where country_code = ? and is_in_scope and is_implemented",
+            [country],
+        )
+        .df()
+        .groupby("case_key")
+        .service_category.agg(lambda c: tuple(sorted(c)))
+    )
+    for key, row in truth.iterrows():
+        assert concerns.get(key, ()) == row.concerns, f"{country} concerns"
+        assert services.get(key, ()) == row.services, f"{country} services"
+
+
+def test_every_row_is_harmonised_quarantined_or_resolved(built):
+    _, results, con = built
+    reconciliation = con.execute("select * from intermediate.int_reconciliation").df()
+    assert reconciliation.is_balanced.all()
+    assert set(reconciliation.country_code) == set(COUNTRY_CODES)
+    for country in COUNTRY_CODES:
+        cases = reconciliation[(reconciliation.country_code == country) & (reconciliation.entity == "case")]
+        assert int(cases.raw_rows.iloc[0]) == results[country].rows[EXPORT]
+        assert int(cases.resolved_duplicate_rows.iloc[0]) == results[country].defects[EXPORT]["D10"]
+    quarantined = con.execute(
+        "select country_code, count(*) from intermediate.int_quarantine"
+        " where quarantine_reason = 'service_without_case' group by 1"
+    ).fetchall()
+    assert dict(quarantined) == {c: results[c].defects[EXPORT]["D12"] for c in ("BGD", "KEN", "LBN", "NGA")}
+
+
+def test_defect_flags_count_what_was_injected(built):
+    _, results, con = built
+    flags = {
+        "D1": "d1_closed_without_closure_date",
+        "D2": "d2_closure_date_on_open_case",
+        "D3": "d3_closure_before_registration",
+        "D4": "d4_closed_without_reason",
+        "D5": "d5_closure_fields_disagree",
+        "D6": "d6_no_age_no_date_of_birth",
+        "D7": "d7_age_contradicts_date_of_birth",
+        "D8": "d8_adult_at_registration",
+        "D9": "d9_bad_registration_date",
+        "D11": "d11_value_not_as_listed",
+        "D13": "d13_marked_duplicate",
+    }
+    for country in COUNTRY_CODES:
+        sums = ", ".join(f"sum(case when {flag} then 1 else 0 end)" for flag in flags.values())
+        counted = con.execute(
+            f"select {sums} from intermediate.int_cases__resolved where country_code = ?", [country]
+        ).fetchone()
+        injected = results[country].defects[EXPORT]
+        assert dict(zip(flags, counted, strict=True)) == {code: injected[code] for code in flags}, country
+
+
+def test_pseudonyms_are_keyed_and_stable(built):
+    _, results, con = built
+    truth = _truth(results, "BGD")
+    keys = set(con.execute("select case_key from marts.fct_cases where country_code = 'BGD'").df().case_key)
+    assert keys == set(truth.index)
+    other_key = {pseudonym(b"another key", "BGD", i) for i in results["BGD"].truth[EXPORT].id}
+    assert not keys & other_key
+
+
+def _personal_values(con) -> set[str]:
+    values = set()
+    for country in COUNTRY_CODES:
+        table = "raw.ken__basic_identity" if country == "KEN" else f"raw.{country.lower()}__cases"
+        columns = {"id", "case_id_display", "name", "date_of_birth", "location_current"}
+        if country == "KEN":
+            columns = {"_id", "case_id", "short_id", "case_id_display", "name", "date_of_birth", "location_current"}
+        for column in columns:
+            values |= {v for (v,) in con.execute(f"select distinct {column} from {table}").fetchall() if v}
+    return values
+
+
+def test_no_personal_data_past_raw(built):
+    _, _, con = built
+    personal = _personal_values(con)
+    assert len(personal) > 1000
+    tables = con.execute(
+        "select table_schema, table_name from information_schema.tables"
+        " where table_schema in ('staging', 'intermediate', 'marts')"
+    ).fetchall()
+    assert len(tables) > 20
+    for schema, table in tables:
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+        names = {c for c, _ in columns}
+        assert not names & {"name", "date_of_birth", "location_current", "case_id_display", "id", "_id"}, table
+        for column, kind in columns:
+            if kind != "VARCHAR":
+                continue
+            found = con.execute(f'select distinct "{column}" from {schema}.{table}').fetchall()
+            leaked = {v for (v,) in found if v} & personal
+            assert not leaked, f"{schema}.{table}.{column} holds raw personal values: {sorted(leaked)[:3]}"
