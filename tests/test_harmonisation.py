@@ -191,3 +191,32 @@ def test_no_personal_data_past_raw(built):
             found = con.execute(f'select distinct "{column}" from {schema}.{table}').fetchall()
             leaked = {v for (v,) in found if v} & personal
             assert not leaked, f"{schema}.{table}.{column} holds raw personal values: {sorted(leaked)[:3]}"
+
+
+def test_latest_complete_export_is_used_and_older_ones_reconcile(tmp_path):
+    """Two monthly exports; the newest Bangladeshi one is broken: BGD keeps its previous export."""
+    landing = tmp_path / "landing"
+    generate_exports(landing, countries=["BGD", "UKR"], scale=0.01, seed=5, snapshots=2)
+    (landing / "BGD/2023-12-31/services.csv").write_bytes(b"")
+    env = {**os.environ, "CPWH_HOME": str(tmp_path), "CPWH_PSEUDONYM_KEY": KEY, "DO_NOT_TRACK": "1"}
+    env.pop("CPWH_LANDING", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "build"], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert run.returncode == 3, run.stderr[-3000:]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        in_use = dict(con.execute("select country_code, export_date_in_use::varchar from marts.dim_country").fetchall())
+        assert in_use["BGD"] == "2023-11-30" and in_use["UKR"] == "2023-12-31"
+        facts = dict(
+            con.execute("select country_code, min(export_date)::varchar from marts.fct_cases group by 1").fetchall()
+        )
+        assert facts == {"BGD": "2023-11-30", "UKR": "2023-12-31"}
+        rows = con.execute(
+            "select country_code, export_date::varchar, superseded_rows > 0, is_balanced"
+            " from intermediate.int_reconciliation where entity = 'case' order by 1, 2"
+        ).fetchall()
+        assert rows == [
+            ("BGD", "2023-11-30", False, True),
+            ("UKR", "2023-11-30", True, True),
+            ("UKR", "2023-12-31", False, True),
+        ]

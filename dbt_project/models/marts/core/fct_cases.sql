@@ -22,10 +22,13 @@ select
     case_duration_months,
     closure_revised_category,
     closure_legacy_category,
-    coalesce(status_category, '') <> 'duplicate'
+    coalesce(
+        coalesce(status_category, '') <> 'duplicate'
         and registration_date between cast('{{ var("study_start") }}' as date) and cast('{{ var("study_end") }}' as date)
         and registration_date <= export_date
-        and (age_years is null or age_years between 0 and 17) as is_in_scope,
+        and (age_years is null or age_years between 0 and 17),
+        false
+    ) as is_in_scope,
     d1_closed_without_closure_date,
     d2_closure_date_on_open_case,
     d3_closure_before_registration,
