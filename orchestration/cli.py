@@ -115,15 +115,36 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _published_or_warehouse(settings: Settings, warehouse: bool) -> Path | None:
+    from orchestration.publish import published_path
+
+    path = settings.warehouse if warehouse else published_path(settings.home)
+    if not path.exists():
+        print(
+            f"cpwh: no {'warehouse' if warehouse else 'published marts'} at {path}; run 'cpwh build' first",
+            file=sys.stderr,
+        )
+        return None
+    return path
+
+
+def _print_frame(frame, output_format: str, max_rows: int) -> None:
+    if output_format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif output_format == "json":
+        frame.to_json(sys.stdout, orient="records", date_format="iso", force_ascii=False)
+        print()
+    else:
+        print(frame.to_string(index=False, max_rows=max_rows))
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    settings = Settings.from_env(args.home, None)
-    database = settings.warehouse
-    if not database.exists():
-        print(f"cpwh sql: no warehouse at {database}; run 'cpwh build' first", file=sys.stderr)
+    path = _published_or_warehouse(Settings.from_env(args.home, None), args.warehouse)
+    if path is None:
         return EXIT_FAILED
-    con = duckdb.connect(str(database), read_only=True)
+    con = duckdb.connect(str(path), read_only=True)
     try:
         frame = con.execute(args.query).df()
     except duckdb.Error as error:
@@ -131,13 +152,37 @@ def cmd_sql(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         con.close()
-    if args.format == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    elif args.format == "json":
-        frame.to_json(sys.stdout, orient="records", date_format="iso", force_ascii=False)
-        print()
-    else:
-        print(frame.to_string(index=False, max_rows=args.max_rows))
+    _print_frame(frame, args.format, args.max_rows)
+    return EXIT_OK
+
+
+def cmd_dq(args: argparse.Namespace) -> int:
+    import duckdb
+
+    path = _published_or_warehouse(Settings.from_env(args.home, None), False)
+    if path is None:
+        return EXIT_FAILED
+    with duckdb.connect(str(path), read_only=True) as con:
+        frame = con.execute(
+            "select country_code, export_date, upper(check_id) as check_id, rate_pct, affected_rows, denominator_rows "
+            "from mart_data_quality where check_kind = 'defect' and is_latest_export"
+        ).df()
+    wide = frame.pivot(index="country_code", columns="check_id", values="rate_pct")
+    wide = wide[sorted(wide.columns, key=lambda c: int(c[1:]))].round(2)
+    print("Defect rates (%) in each country's latest export; blank = suppressed small count")
+    _print_frame(wide.reset_index(), args.format, 100)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.report import write_report
+
+    settings = Settings.from_env(args.home, None)
+    path = _published_or_warehouse(settings, False)
+    if path is None:
+        return EXIT_FAILED
+    out = write_report(path, args.out or settings.home / "reports" / "report.html")
+    print(out)
     return EXIT_OK
 
 
@@ -172,12 +217,23 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--verbose", action="store_true", help="show every Dagster event")
     build.set_defaults(func=cmd_build)
 
-    sql = commands.add_parser("sql", help="query the warehouse read-only")
+    sql = commands.add_parser("sql", help="query the published marts read-only (--warehouse: the full warehouse)")
     sql.add_argument("query")
+    sql.add_argument("--warehouse", action="store_true", help="query the internal warehouse instead")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sql.add_argument("--max-rows", type=int, default=200)
     sql.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
     sql.set_defaults(func=cmd_sql)
+
+    dq = commands.add_parser("dq", help="print the data-quality summary by country")
+    dq.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    dq.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
+    dq.set_defaults(func=cmd_dq)
+
+    report = commands.add_parser("report", help="write the HTML report from the published marts")
+    report.add_argument("--out", type=Path, default=None, help="default: $CPWH_HOME/reports/report.html")
+    report.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
+    report.set_defaults(func=cmd_report)
     return root
 
 

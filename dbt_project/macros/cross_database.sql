@@ -67,3 +67,10 @@
 {% macro default__pseudonymise(country_code, expression) -%}
     cpwh_pseudonym({{ country_code }}, nullif(trim({{ expression }}), ''))
 {%- endmacro %}
+
+{% macro median_of(expression) -%}
+    {{ return(adapter.dispatch('median_of', 'cpwh')(expression)) }}
+{%- endmacro %}
+{% macro default__median_of(expression) -%}
+    median({{ expression }})
+{%- endmacro %}

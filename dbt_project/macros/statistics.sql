@@ -1,0 +1,19 @@
+{#- Statistics in portable SQL (exp, sqrt and arithmetic only). -#}
+
+{#- Upper tail of the chi-square distribution with one degree of freedom: erfc(sqrt(x / 2)),
+    by the Numerical Recipes erfc approximation (fractional error below 1.2e-7). -#}
+{% macro chi_square_1df_p_value(statistic) -%}
+    case when {{ statistic }} is null then null else (
+        (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * exp(
+            -({{ statistic }} / 2.0) - 1.26551223 + (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * (1.00002368
+            + (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * (0.37409196
+            + (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * (0.09678418
+            + (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * (-0.18628806
+            + (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * (0.27886807
+            + (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * (-1.13520398
+            + (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * (1.48851587
+            + (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * (-0.82215223
+            + (1.0 / (1.0 + 0.5 * sqrt({{ statistic }} / 2.0))) * 0.17087277))))))))
+        )
+    ) end
+{%- endmacro %}

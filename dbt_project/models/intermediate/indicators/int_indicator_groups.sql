@@ -1,0 +1,36 @@
+{#- In-scope children and the groups they count in: their country and ALL, each for the total,
+    their sex and their age group (the S/A breakdowns of indicators.md). An indicator is the
+    same aggregate over every group, so it is written once. -#}
+with
+
+children as (
+    select
+        case_key,
+        country_code,
+        case when sex in ('male', 'female') then sex else 'other_or_unknown' end as sex_group,
+        age_group,
+        age_years,
+        sex,
+        uasc_status,
+        displacement_category,
+        risk_level,
+        care_category,
+        is_closed,
+        closure_category,
+        closure_outcome,
+        case_duration_months
+    from {{ ref('fct_cases') }}
+    where is_in_scope
+),
+
+countries as (
+    select children.*, country_code as country_group from children
+    union all
+    select children.*, 'ALL' as country_group from children
+)
+
+select countries.*, 'total' as dimension, 'total' as dimension_value from countries
+union all
+select countries.*, 'sex' as dimension, sex_group as dimension_value from countries
+union all
+select countries.*, 'age_group' as dimension, age_group as dimension_value from countries

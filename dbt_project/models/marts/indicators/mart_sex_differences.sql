@@ -1,0 +1,109 @@
+{#- For each country (and ALL) and concern category: prevalence among boys and among girls with at
+    least one concern, the difference in percentage points, Pearson's chi-square on the 2x2 table
+    (no continuity correction), its p-value, and significance at 0.05 after a Benjamini-Hochberg
+    correction across the whole table. How the review's statements (boys more exposed to child
+    labour and recruitment, girls to sexual violence) are checked on data. -#}
+with
+
+children as (
+    select country_group, case_key, sex
+    from {{ ref('int_indicator_groups') }}
+    where dimension = 'total' and sex in ('male', 'female')
+),
+
+with_concern as (
+    select distinct children.country_group, children.case_key, children.sex
+    from children
+    inner join {{ ref('fct_case_concerns') }} as concerns
+        on concerns.case_key = children.case_key
+),
+
+totals as (
+    select
+        country_group,
+        sum(case when sex = 'male' then 1 else 0 end) as boys,
+        sum(case when sex = 'female' then 1 else 0 end) as girls
+    from with_concern
+    group by country_group
+),
+
+exposed as (
+    select
+        with_concern.country_group,
+        concerns.concern_category,
+        sum(case when with_concern.sex = 'male' then 1 else 0 end) as boys_with,
+        sum(case when with_concern.sex = 'female' then 1 else 0 end) as girls_with
+    from with_concern
+    inner join {{ ref('fct_case_concerns') }} as concerns
+        on concerns.case_key = with_concern.case_key
+    group by with_concern.country_group, concerns.concern_category
+),
+
+tables as (
+    select
+        totals.country_group as country_code,
+        categories.concern_category,
+        cast(totals.boys as double) as boys,
+        cast(totals.girls as double) as girls,
+        cast(coalesce(exposed.boys_with, 0) as double) as boys_with,
+        cast(coalesce(exposed.girls_with, 0) as double) as girls_with
+    from totals
+    cross join {{ ref('dim_concern_category') }} as categories
+    left join exposed
+        on exposed.country_group = totals.country_group
+        and exposed.concern_category = categories.concern_category
+    where totals.boys > 0 and totals.girls > 0
+),
+
+tested as (
+    select
+        tables.*,
+        case
+            when boys_with + girls_with > 0 and boys_with + girls_with < boys + girls then
+                (boys + girls) * power(boys_with * (girls - girls_with) - girls_with * (boys - boys_with), 2)
+                / ((boys_with + girls_with) * ((boys + girls) - (boys_with + girls_with)) * boys * girls)
+        end as chi_square
+    from tables
+),
+
+with_p as (
+    select tested.*, {{ chi_square_1df_p_value('chi_square') }} as p_value
+    from tested
+),
+
+ranked as (
+    select
+        with_p.*,
+        count(p_value) over () as tests,
+        row_number() over (order by p_value desc nulls last) as descending_rank
+    from with_p
+),
+
+adjusted as (
+    select
+        ranked.*,
+        least(1.0, min(p_value * tests / (tests - descending_rank + 1)) over (
+            order by p_value desc nulls last rows between unbounded preceding and current row
+        )) as p_value_bh
+    from ranked
+)
+
+select
+    country_code,
+    concern_category,
+    boys as boys_with_any_concern,
+    girls as girls_with_any_concern,
+    boys_with,
+    girls_with,
+    100.0 * boys_with / boys as prevalence_boys_pct,
+    100.0 * girls_with / girls as prevalence_girls_pct,
+    100.0 * boys_with / boys - 100.0 * girls_with / girls as difference_pp,
+    chi_square,
+    p_value,
+    case when p_value is not null then p_value_bh end as p_value_bh,
+    coalesce(p_value_bh <= 0.05 and p_value is not null, false) as is_significant,
+    case
+        when coalesce(p_value_bh <= 0.05 and p_value is not null, false)
+            then case when boys_with / boys > girls_with / girls then 'boys' else 'girls' end
+    end as more_exposed
+from adjusted

@@ -1,0 +1,101 @@
+"""Publishing: the aggregate marts, small cells suppressed, into ``published/marts.duckdb``.
+
+The copy is written to a temporary file beside the published one and renamed over it, so a reader
+opening the path gets the old file or the new one, never a half-written one, and a reader that
+has it open keeps its file while the next build runs. No record-level table is published.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+SENSITIVE = ("sexual_violence", "recruitment_caafag", "trafficking")
+# Published table -> the SELECT over the warehouse (alias w) that makes it.
+PUBLISHED_TABLES = {
+    "mart_indicators": """
+        select indicator_id, country_code, dimension, dimension_value,
+               case when suppressed then null else numerator end as numerator,
+               denominator,
+               case when suppressed then null else value end as value,
+               unit, suppressed
+        from w.marts.mart_indicators""",
+    "mart_sex_differences": f"""
+        select country_code, concern_category, boys_with_any_concern, girls_with_any_concern,
+               case when hidden then null else boys_with end as boys_with,
+               case when hidden then null else girls_with end as girls_with,
+               case when hidden then null else prevalence_boys_pct end as prevalence_boys_pct,
+               case when hidden then null else prevalence_girls_pct end as prevalence_girls_pct,
+               case when hidden then null else difference_pp end as difference_pp,
+               chi_square, p_value, p_value_bh, is_significant, more_exposed, hidden as suppressed
+        from (
+            select *, (boys_with between 1 and limit_) or (girls_with between 1 and limit_) as hidden
+            from (
+                select *, case when concern_category in {SENSITIVE} then 9 else 4 end as limit_
+                from w.marts.mart_sex_differences
+            )
+        )""",
+    "mart_data_quality": """
+        select country_code, export_date, is_latest_export, check_id, check_kind, description,
+               case when affected_rows between 1 and 4 then null else affected_rows end as affected_rows,
+               denominator_rows,
+               case when affected_rows between 1 and 4 then null else rate_pct end as rate_pct,
+               affected_rows between 1 and 4 as suppressed
+        from w.marts.mart_data_quality""",
+    "mart_caseload_profile": "select * from w.marts.mart_caseload_profile",
+    "mart_concerns_by_sex_age": "select * from w.marts.mart_concerns_by_sex_age",
+    "mart_services_care_closure": "select * from w.marts.mart_services_care_closure",
+    "dim_country": "select * from w.marts.dim_country",
+    "dim_concern_category": "select * from w.marts.dim_concern_category",
+    "dim_service_category": "select * from w.marts.dim_service_category",
+    "dim_care_category": "select * from w.marts.dim_care_category",
+    "dim_closure_category": "select * from w.marts.dim_closure_category",
+}
+
+
+class PublishError(Exception):
+    """The warehouse is not fit to publish; the previous published file stays."""
+
+
+def published_path(home: Path) -> Path:
+    return Path(home) / "published" / "marts.duckdb"
+
+
+def publish(warehouse: Path, home: Path) -> dict[str, int]:
+    """Write the published copy and swap it in; return rows per table."""
+    target = published_path(home)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".marts-{uuid.uuid4().hex}.duckdb")
+    try:
+        rows = _write(warehouse, staging)
+        os.replace(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
+        staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
+    return rows
+
+
+def _write(warehouse: Path, path: Path) -> dict[str, int]:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"attach '{warehouse}' as w (read_only)")
+        unbalanced = con.execute("select count(*) from w.intermediate.int_reconciliation where not is_balanced")
+        if unbalanced.fetchone()[0]:
+            raise PublishError("raw rows do not reconcile with harmonised, quarantined and duplicate rows")
+        rows = {}
+        for table, query in PUBLISHED_TABLES.items():
+            con.execute(f"create table main.{table} as {query}")
+            rows[table] = con.execute(f"select count(*) from main.{table}").fetchone()[0]
+        con.execute(
+            "create table main.publication as select ? as publication_id, ? as published_at, ? as table_rows",
+            [uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None), sum(rows.values())],
+        )
+        con.execute("detach w")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return rows

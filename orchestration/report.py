@@ -1,0 +1,218 @@
+"""The report: one self-contained HTML page (inline CSS and SVG charts, nothing fetched when opened),
+built from the published marts only.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+COUNTRIES = ["BGD", "KEN", "LBN", "MMR", "NGA", "UKR"]
+# The review's headline figures (indicators.md) and how the warehouse's figure is shown.
+FINDINGS = [
+    ("Children registered 2020-2023", "over 91,000", "children_in_scope", "{:,.0f}"),
+    ("Mean age (years)", "11.5", "mean_age_years", "{:.1f}"),
+    ("Boys", "56%", "pct_male", "{:.1f}%"),
+    ("Unaccompanied or separated", "19%", "pct_uasc", "{:.1f}%"),
+    ("Mean age of UASC (years)", "12", "mean_age_uasc_years", "{:.1f}"),
+    ("Boys among UASC", "slightly above 56%", "pct_male_among_uasc", "{:.1f}%"),
+    ("Refugees (Kenya and Bangladesh all refugees)", "100% in KEN, BGD", "pct_displacement__refugee", "{:.1f}%"),
+    ("Neglect, share of concerns", "43%", "pct_concern__neglect", "{:.1f}%"),
+    ("Child labour, share of concerns", "18%", "pct_concern__child_labour", "{:.1f}%"),
+    ("Physical violence, share of concerns", "rank 3 or 4", "pct_concern__physical_violence", "{:.1f}%"),
+    ("Emotional violence, share of concerns", "rank 3 or 4", "pct_concern__emotional_violence", "{:.1f}%"),
+    ("MHPSS, share of services", "25%", "pct_service__mhpss", "{:.1f}%"),
+    ("Education, share of services", "14%", "pct_service__education", "{:.1f}%"),
+    ("Health, share of services", "12%", "pct_service__health", "{:.1f}%"),
+    ("In family care", "72%", "pct_care_family", "{:.1f}%"),
+    ("Mean case duration (months)", "5.5, varying by country", "mean_case_duration_months", "{:.1f}"),
+    ("Closed cases with a positive outcome", "most", "pct_closed_positive_outcome", "{:.1f}%"),
+]
+OUTCOME_COLOURS = {
+    "positive": "#2e7d32",
+    "neutral": "#9e9e9e",
+    "negative": "#c62828",
+    "unknown": "#ffb300",
+    "excluded": "#5c6bc0",
+}
+CLOSURE_CHECKS = {
+    "d1": "closed, no closure date",
+    "d2": "closure date, not closed",
+    "d3": "closed before registered",
+    "d4": "closed, no reason",
+    "d5": "NGA reasons disagree",
+}
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:2px solid #1565c0;padding-bottom:.2rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}th,td{padding:.25rem .5rem;border-bottom:1px solid #ddd;
+text-align:right}th:first-child,td:first-child{text-align:left}thead th{background:#e3f2fd}
+.note{color:#555;font-size:.85rem}.sig{font-weight:600;color:#1565c0}svg text{font-size:11px;font-family:inherit}
+"""
+
+
+def _figure(indicators: pd.DataFrame, indicator: str, country: str) -> float | None:
+    row = indicators[
+        (indicators.indicator_id == indicator)
+        & (indicators.country_code == country)
+        & (indicators.dimension == "total")
+    ]
+    if row.empty or pd.isna(row.value.iloc[0]):
+        return None
+    return float(row.value.iloc[0])
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "<td>suppressed</td>" if value is None else f"<td>{html.escape(fmt.format(value))}</td>"
+
+
+def _findings_table(indicators: pd.DataFrame) -> str:
+    header = "".join(f"<th>{c}</th>" for c in ["Finding", "Review", "All six", *COUNTRIES])
+    rows = []
+    for label, review, indicator, fmt in FINDINGS:
+        cells = "".join(_cell(_figure(indicators, indicator, c), fmt) for c in ["ALL", *COUNTRIES])
+        rows.append(f"<tr><td>{html.escape(label)}</td><td>{html.escape(review)}</td>{cells}</tr>")
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _bar_chart(values: dict[str, float | None], unit: str, width: int = 640) -> str:
+    """Horizontal bars, one per label."""
+    bar_height, label_width = 22, 60
+    top = max([v for v in values.values() if v is not None] or [1.0])
+    parts = []
+    for i, (label, value) in enumerate(values.items()):
+        y = i * (bar_height + 6)
+        length = 0 if value is None else (width - label_width - 80) * value / top
+        shown = "suppressed" if value is None else f"{value:.1f} {unit}"
+        parts.append(
+            f'<text x="0" y="{y + 15}">{html.escape(label)}</text>'
+            f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height}" fill="#1565c0"/>'
+            f'<text x="{label_width + length + 6:.1f}" y="{y + 15}">{shown}</text>'
+        )
+    height = len(values) * (bar_height + 6)
+    return f'<svg width="{width}" height="{height}" role="img">{"".join(parts)}</svg>'
+
+
+def _outcome_chart(closures: pd.DataFrame, width: int = 640) -> str:
+    """Stacked bars: the outcomes of closed cases per country."""
+    bar_height, label_width, usable = 22, 60, width - 60 - 20
+    parts = []
+    for i, country in enumerate(["ALL", *COUNTRIES]):
+        y, x = i * (bar_height + 6), float(label_width)
+        shares = closures[closures.country_code == country].groupby("closure_outcome").pct.sum()
+        parts.append(f'<text x="0" y="{y + 15}">{country}</text>')
+        for outcome, colour in OUTCOME_COLOURS.items():
+            share = float(shares.get(outcome, 0.0) or 0.0)
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y}" width="{usable * share / 100:.1f}" height="{bar_height}" '
+                f'fill="{colour}"><title>{outcome}: {share:.1f}%</title></rect>'
+            )
+            x += usable * share / 100
+    legend_y = 7 * (bar_height + 6) + 14
+    for k, (outcome, colour) in enumerate(OUTCOME_COLOURS.items()):
+        parts.append(
+            f'<rect x="{label_width + k * 110}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{label_width + k * 110 + 16}" y="{legend_y}">{outcome}</text>'
+        )
+    return f'<svg width="{width}" height="{legend_y + 10}" role="img">{"".join(parts)}</svg>'
+
+
+def _sex_differences(differences: pd.DataFrame) -> str:
+    rows = []
+    shown = differences[differences.is_significant & differences.country_code.isin(["ALL", *COUNTRIES])]
+    shown = shown.sort_values(
+        ["country_code", "difference_pp"], key=lambda s: s if s.name != "difference_pp" else -s.abs()
+    )
+    for r in shown.itertuples():
+        prevalence = (
+            ("suppressed", "suppressed", "")
+            if pd.isna(r.prevalence_boys_pct)
+            else (f"{r.prevalence_boys_pct:.1f}%", f"{r.prevalence_girls_pct:.1f}%", f"{r.difference_pp:+.1f}")
+        )
+        rows.append(
+            f"<tr><td>{r.country_code}</td><td>{html.escape(r.concern_category)}</td><td>{prevalence[0]}</td>"
+            f"<td>{prevalence[1]}</td><td>{prevalence[2]}</td><td>{r.p_value_bh:.2g}</td>"
+            f"<td class='sig'>{r.more_exposed}</td></tr>"
+        )
+    header = (
+        "<tr><th>Country</th><th>Concern</th><th>Boys</th><th>Girls</th><th>Difference (pp)</th>"
+        "<th>p (BH)</th><th>More exposed</th></tr>"
+    )
+    return f"<table><thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _quality_table(quality: pd.DataFrame) -> str:
+    latest = quality[quality.is_latest_export & (quality.check_kind == "defect")]
+    checks = sorted(latest.check_id.unique(), key=lambda c: int(c[1:]))
+    header = "".join(f"<th>{c.upper()}</th>" for c in checks)
+    rows = []
+    for country in COUNTRIES:
+        cells = []
+        for check in checks:
+            row = latest[(latest.country_code == country) & (latest.check_id == check)]
+            rate = None if row.empty or pd.isna(row.rate_pct.iloc[0]) else float(row.rate_pct.iloc[0])
+            cells.append("<td>-</td>" if rate is None else f"<td>{rate:.1f}%</td>")
+        rows.append(f"<tr><td>{country}</td>{''.join(cells)}</tr>")
+    return f"<table><thead><tr><th>Country</th>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _closure_quality(quality: pd.DataFrame) -> str:
+    latest = quality[quality.is_latest_export & quality.check_id.isin(list(CLOSURE_CHECKS))]
+    parts = []
+    for check, label in CLOSURE_CHECKS.items():
+        values = {}
+        for country in COUNTRIES:
+            row = latest[(latest.country_code == country) & (latest.check_id == check)]
+            values[country] = None if row.empty or pd.isna(row.rate_pct.iloc[0]) else float(row.rate_pct.iloc[0])
+        parts.append(f"<h3>{check.upper()}: {html.escape(label)}</h3>{_bar_chart(values, '%', 560)}")
+    return "".join(parts)
+
+
+def render_report(published: Path) -> str:
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        indicators = con.execute("select * from mart_indicators").df()
+        differences = con.execute("select * from mart_sex_differences").df()
+        quality = con.execute("select * from mart_data_quality").df()
+        closures = con.execute(
+            "select country_code, closure_outcome, pct from mart_services_care_closure where topic = 'closure_reason'"
+        ).df()
+        published_at = con.execute("select published_at from publication").fetchone()[0]
+    finally:
+        con.close()
+    durations = {c: _figure(indicators, "mean_case_duration_months", c) for c in ["ALL", *COUNTRIES]}
+    medians = {c: _figure(indicators, "median_case_duration_months", c) for c in ["ALL", *COUNTRIES]}
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Child protection case management: multi-country figures</title>
+<style>{STYLE}</style></head><body>
+<h1>Child protection case management in six countries</h1>
+<p class="note">Built from the published marts of {published_at:%Y-%m-%d %H:%M} UTC. Figures cover children in scope
+(registered 2020-2023, aged 0-17 or unknown, duplicates resolved) in each country's latest complete export. Cells
+with fewer than 5 children (10 for sexual violence, recruitment and trafficking) are suppressed.
+Report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>
+<h2>The review's findings, recomputed</h2>{_findings_table(indicators)}
+<h2>Sex differences in protection concerns</h2>
+<p class="note">Prevalence among boys and girls with at least one concern; Pearson's chi-square, significant at 0.05
+after a Benjamini-Hochberg correction across all countries and concerns.</p>{_sex_differences(differences)}
+<h2>Case duration by country</h2><p class="note">Mean months from registration to closure, closed cases.</p>
+{_bar_chart(durations, "months")}<p class="note">Median</p>{_bar_chart(medians, "months")}
+<h2>Closure outcomes</h2><p class="note">Share of closed cases by outcome of the closure reason.</p>
+{_outcome_chart(closures)}
+<h2>Data quality</h2>
+<p class="note">The review found closure fields recorded inconsistently. Rates of each defect (exports.md D1-D13) in the
+latest export, over the records each rule applies to.</p>
+{_closure_quality(quality)}{_quality_table(quality)}
+</body></html>
+"""
+
+
+def write_report(published: Path, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_suffix(".tmp")
+    temporary.write_text(render_report(published), encoding="utf-8")
+    temporary.replace(out)
+    return out
