@@ -77,6 +77,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_step_failures(result) -> None:
+    for event in result.all_events:
+        if event.is_step_failure:
+            print(f"{event.step_key}: {event.step_failure_data.error.message}", file=sys.stderr)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     settings = Settings.from_env(args.home, args.landing)
     settings.export_to_environment()
@@ -95,9 +101,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         )
         if not result.success:
             failed.append(country)
-            for event in result.all_events:
-                if event.is_step_failure:
-                    print(event.step_failure_data.error.message, file=sys.stderr)
+            _print_step_failures(result)
     if len(failed) == len(args.countries):
         _progress("no country could be loaded: nothing to transform")
         return EXIT_FAILED
@@ -106,7 +110,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         instance=instance, raise_on_error=False, run_config=quiet
     )
     if not result.success:
-        _progress("the dbt build failed; see the errors above")
+        _print_step_failures(result)
+        _progress("the build failed (see above); the published marts were left as they were")
         return EXIT_FAILED
     _progress(f"warehouse built: {settings.warehouse}")
     if failed:

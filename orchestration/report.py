@@ -82,7 +82,7 @@ def _findings_table(indicators: pd.DataFrame) -> str:
 def _bar_chart(values: dict[str, float | None], unit: str, width: int = 640) -> str:
     """Horizontal bars, one per label."""
     bar_height, label_width = 22, 60
-    top = max([v for v in values.values() if v is not None] or [1.0])
+    top = max([v for v in values.values() if v is not None] + [0.0]) or 1.0
     parts = []
     for i, (label, value) in enumerate(values.items()):
         y = i * (bar_height + 6)

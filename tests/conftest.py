@@ -3,20 +3,52 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.generator import generate_exports
+from orchestration.generator.parameters import DEFECT_CODES
 from orchestration.profiles import load_profiles
 from orchestration.profiles.loader import load_country
+from orchestration.pseudonym import pseudonym
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 SMALL_SCALE = 0.03
 SMALL_SEED = 11
+KEY = "test-key-not-a-secret"
+EXPORT = "2023-12-31"
+
+
+def cpwh(args: list[str], home: Path, timeout: int = 900, **extra_env) -> subprocess.CompletedProcess:
+    """Run the command line in a fresh process on ``home`` (no settings leak in from this one)."""
+    env = {**os.environ, "CPWH_HOME": str(home), "CPWH_PSEUDONYM_KEY": KEY, "DO_NOT_TRACK": "1", **extra_env}
+    env.pop("CPWH_LANDING", None)
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory):
+    """Every defect at 4 %, scale 0.04, built end to end by `cpwh build`: (home, generator results, connection)."""
+    home = tmp_path_factory.mktemp("built")
+    rates = {code: 0.04 for code in DEFECT_CODES}
+    results = generate_exports(home / "landing", scale=0.04, seed=17, defects=rates, keep_truth=True)
+    run = cpwh(["build"], home)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con.create_function(
+        "cpwh_pseudonym", lambda c, i: pseudonym(KEY.encode(), c, i.strip()), ["VARCHAR", "VARCHAR"], "VARCHAR"
+    )
+    yield home, results, con
+    con.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,31 +13,9 @@ import pandas as pd
 import pytest
 
 from orchestration.generator import generate_exports
-from orchestration.generator.parameters import DEFECT_CODES
 from orchestration.profiles import COUNTRY_CODES
 from orchestration.pseudonym import pseudonym
-
-KEY = "test-key-not-a-secret"
-EXPORT = "2023-12-31"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    home = tmp_path_factory.mktemp("harmonised")
-    rates = {code: 0.04 for code in DEFECT_CODES}
-    results = generate_exports(home / "landing", scale=0.04, seed=17, defects=rates, keep_truth=True)
-    env = {**os.environ, "CPWH_HOME": str(home), "CPWH_PSEUDONYM_KEY": KEY, "DO_NOT_TRACK": "1"}
-    env.pop("CPWH_LANDING", None)
-    run = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "build"], env=env, capture_output=True, text=True, timeout=900
-    )
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    con.create_function(
-        "cpwh_pseudonym", lambda c, i: pseudonym(KEY.encode(), c, i.strip()), ["VARCHAR", "VARCHAR"], "VARCHAR"
-    )
-    yield home, results, con
-    con.close()
+from tests.conftest import EXPORT, KEY
 
 
 def _truth(results, country) -> pd.DataFrame:
@@ -48,8 +26,8 @@ def _truth(results, country) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("country", COUNTRY_CODES)
-def test_facts_equal_the_intended_children_exactly(built, country):
-    _, results, con = built
+def test_facts_equal_the_intended_children_exactly(built_home, country):
+    _, results, con = built_home
     truth = _truth(results, country)
     facts = con.execute("select * from marts.fct_cases where country_code = ?", [country]).df().set_index("case_key")
     assert sorted(facts.index) == sorted(truth.index), "one fact row per record, none lost"
@@ -80,8 +58,8 @@ def test_facts_equal_the_intended_children_exactly(built, country):
 
 
 @pytest.mark.parametrize("country", COUNTRY_CODES)
-def test_concerns_and_services_equal_the_intended_ones(built, country):
-    _, results, con = built
+def test_concerns_and_services_equal_the_intended_ones(built_home, country):
+    _, results, con = built_home
     truth = _truth(results, country)
     truth = truth[truth.in_scope]
     concerns = (
@@ -108,8 +86,8 @@ def test_concerns_and_services_equal_the_intended_ones(built, country):
         assert services.get(key, ()) == row.services, f"{country} services"
 
 
-def test_every_row_is_harmonised_quarantined_or_resolved(built):
-    _, results, con = built
+def test_every_row_is_harmonised_quarantined_or_resolved(built_home):
+    _, results, con = built_home
     reconciliation = con.execute("select * from intermediate.int_reconciliation").df()
     assert reconciliation.is_balanced.all()
     assert set(reconciliation.country_code) == set(COUNTRY_CODES)
@@ -124,8 +102,8 @@ def test_every_row_is_harmonised_quarantined_or_resolved(built):
     assert dict(quarantined) == {c: results[c].defects[EXPORT]["D12"] for c in ("BGD", "KEN", "LBN", "NGA")}
 
 
-def test_defect_flags_count_what_was_injected(built):
-    _, results, con = built
+def test_defect_flags_count_what_was_injected(built_home):
+    _, results, con = built_home
     flags = {
         "D1": "d1_closed_without_closure_date",
         "D2": "d2_closure_date_on_open_case",
@@ -148,8 +126,8 @@ def test_defect_flags_count_what_was_injected(built):
         assert dict(zip(flags, counted, strict=True)) == {code: injected[code] for code in flags}, country
 
 
-def test_pseudonyms_are_keyed_and_stable(built):
-    _, results, con = built
+def test_pseudonyms_are_keyed_and_stable(built_home):
+    _, results, con = built_home
     truth = _truth(results, "BGD")
     keys = set(con.execute("select case_key from marts.fct_cases where country_code = 'BGD'").df().case_key)
     assert keys == set(truth.index)
@@ -169,8 +147,8 @@ def _personal_values(con) -> set[str]:
     return values
 
 
-def test_no_personal_data_past_raw(built):
-    _, _, con = built
+def test_no_personal_data_past_raw(built_home):
+    _, _, con = built_home
     personal = _personal_values(con)
     assert len(personal) > 1000
     tables = con.execute(

@@ -24,7 +24,7 @@ def _run(args, home: Path, **extra):
 
 
 @pytest.fixture(scope="module")
-def built_home(tmp_path_factory):
+def broken_kenya_home(tmp_path_factory):
     """A home whose Kenyan export is broken: the other five countries must still load and build."""
     home = tmp_path_factory.mktemp("home")
     generate_exports(home / "landing", scale=0.02, seed=21)
@@ -34,8 +34,8 @@ def built_home(tmp_path_factory):
     return home, result
 
 
-def test_one_broken_country_does_not_stop_the_others(built_home):
-    home, result = built_home
+def test_one_broken_country_does_not_stop_the_others(broken_kenya_home):
+    home, result = broken_kenya_home
     assert result.returncode == 3, result.stderr[-3000:]
     assert "cpims_export.xlsx" in result.stderr and "rule:" in result.stderr
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
@@ -45,8 +45,8 @@ def test_one_broken_country_does_not_stop_the_others(built_home):
         assert con.execute("select count(*) from reference.categorisation").fetchone()[0] == 554
 
 
-def test_partitions_and_dbt_assets_are_materialised_in_the_dagster_instance(built_home):
-    home, _ = built_home
+def test_partitions_and_dbt_assets_are_materialised_in_the_dagster_instance(broken_kenya_home):
+    home, _ = broken_kenya_home
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     with DagsterInstance.get() as instance:
         partitions = instance.get_materialized_partitions(AssetKey(["raw", "country_exports"]))
@@ -55,15 +55,20 @@ def test_partitions_and_dbt_assets_are_materialised_in_the_dagster_instance(buil
     assert "enabled: false" in (home / "dagster/dagster.yaml").read_text()
 
 
-def test_rebuilding_after_the_fix_loads_the_country(built_home, tmp_path):
-    home, _ = built_home
+def test_rebuilding_after_the_fix_loads_the_country(broken_kenya_home, tmp_path):
+    home, _ = broken_kenya_home
     generate_exports(tmp_path, countries=["KEN"], scale=0.02, seed=21)
     fixed = tmp_path / "KEN/2023-12-31/cpims_export.xlsx"
     (home / "landing/KEN/2023-12-31/cpims_export.xlsx").write_bytes(fixed.read_bytes())
     result = _run(["build", "--countries", "KEN"], home)
     assert result.returncode == 0, result.stderr[-3000:]
-    query = _run(["sql", "select count(*) as n from raw.ken__basic_identity", "--format", "csv"], home)
+    query = _run(["sql", "select count(*) as n from raw.ken__basic_identity", "--format", "csv", "--warehouse"], home)
     assert query.returncode == 0 and int(query.stdout.splitlines()[1]) > 0
+    published = _run(
+        ["sql", "select children_in_scope from mart_caseload_profile where country_code = 'KEN'", "--format", "csv"],
+        home,
+    )
+    assert published.returncode == 0 and float(published.stdout.splitlines()[1]) > 0
 
 
 def test_cli_help_and_exit_codes(tmp_path):

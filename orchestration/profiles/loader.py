@@ -9,6 +9,7 @@ earlier exports in place.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,9 +57,11 @@ def ready_exports(landing: Path, country: str) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and (p / READY_MARKER).exists())
 
 
-def connect(database: Path, attempts: int = 60) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting while another process holds its write lock."""
+def connect(database: Path, attempts: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting (``CPWH_LOCK_WAIT_SECONDS``, default 60) while another process
+    holds its write lock."""
     Path(database).parent.mkdir(parents=True, exist_ok=True)
+    attempts = attempts or max(1, int(os.environ.get("CPWH_LOCK_WAIT_SECONDS", "60")))
     for attempt in range(attempts):
         try:
             return duckdb.connect(str(database))

@@ -1,0 +1,146 @@
+"""Publishing: atomic swaps readers never notice, failed builds leave the published file alone,
+and the report opens without any network."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import duckdb
+import pytest
+
+from orchestration.generator import generate_exports
+from orchestration.publish import PublishError, publish
+from tests.conftest import cpwh
+
+READER = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    path, seconds = sys.argv[1], float(sys.argv[2])
+    tables = ["mart_indicators", "mart_sex_differences", "mart_data_quality", "mart_caseload_profile",
+              "mart_concerns_by_sex_age", "mart_services_care_closure", "dim_country", "dim_concern_category",
+              "dim_service_category", "dim_care_category", "dim_closure_category"]
+    reads, publications, deadline = 0, set(), time.time() + seconds
+    while time.time() < deadline:
+        with duckdb.connect(path, read_only=True) as con:
+            publication, expected = con.execute("select publication_id, table_rows from publication").fetchone()
+            rows = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables)
+        if rows != expected:
+            print(f"mixed state: {rows} rows, publication {publication} says {expected}")
+            sys.exit(1)
+        reads += 1
+        publications.add(publication)
+    print(reads, len(publications))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def small_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("publish")
+    generate_exports(home / "landing", scale=0.01, seed=31)
+    run = cpwh(["build"], home)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return home
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_readers_never_see_a_half_written_file(small_home):
+    published = small_home / "published/marts.duckdb"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(published), "40"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(2)
+    for _ in range(2):
+        assert cpwh(["build"], small_home).returncode == 0
+    out, err = reader.communicate(timeout=120)
+    assert reader.returncode == 0, out + err
+    reads, publications = map(int, out.split())
+    assert reads > 20 and publications >= 2, "the reader kept reading across the swaps"
+
+
+def test_a_failed_build_leaves_the_published_file(small_home):
+    published = small_home / "published/marts.duckdb"
+    before = _digest(published)
+    holder = duckdb.connect(str(small_home / "warehouse.duckdb"))  # another writer holds the warehouse
+    try:
+        run = cpwh(["build"], small_home, CPWH_LOCK_WAIT_SECONDS="1")
+    finally:
+        holder.close()
+    assert run.returncode == 1
+    assert _digest(published) == before
+
+
+def test_publish_refuses_a_warehouse_that_does_not_reconcile(small_home, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(small_home / "warehouse.duckdb", warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update intermediate.int_reconciliation set is_balanced = false where country_code = 'MMR'")
+    (tmp_path / "published").mkdir()
+    shutil.copy(small_home / "published/marts.duckdb", tmp_path / "published/marts.duckdb")
+    before = _digest(tmp_path / "published/marts.duckdb")
+    with pytest.raises(PublishError, match="reconcile"):
+        publish(warehouse, tmp_path)
+    assert _digest(tmp_path / "published/marts.duckdb") == before
+    assert sorted(p.name for p in (tmp_path / "published").iterdir()) == ["marts.duckdb"]
+
+
+def test_report_is_self_contained(small_home):
+    run = cpwh(["report"], small_home)
+    assert run.returncode == 0, run.stderr
+    page = (small_home / "reports/report.html").read_text(encoding="utf-8")
+    for section in (
+        "findings, recomputed",
+        "Sex differences",
+        "Case duration by country",
+        "Closure outcomes",
+        "Data quality",
+        "<svg",
+    ):
+        assert section in page
+    for external in ("http://", "https://", "src=", "<link", "@import", "url("):
+        assert external not in page, f"the report would fetch {external}"
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_report_renders_offline_in_headless_chromium(small_home, tmp_path):
+    assert cpwh(["report"], small_home).returncode == 0
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,2000",
+            f"--screenshot={screenshot}",
+            (small_home / "reports/report.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert screenshot.stat().st_size > 50_000, "a page with tables and charts, not a blank one"
+
+
+def test_cli_reads_the_published_marts(small_home):
+    run = cpwh(
+        ["sql", "select count(*) as n from mart_indicators where country_code = 'ALL'", "--format", "json"], small_home
+    )
+    assert run.returncode == 0 and '"n":' in run.stdout
+    assert cpwh(["sql", "select * from fct_cases"], small_home).returncode == 1, "no record-level table published"
+    dq = cpwh(["dq"], small_home)
+    assert dq.returncode == 0 and "D13" in dq.stdout and "NGA" in dq.stdout
