@@ -72,11 +72,26 @@ def publish(warehouse: Path, home: Path) -> dict[str, int]:
     staging = target.with_name(f".marts-{uuid.uuid4().hex}.duckdb")
     try:
         rows = _write(warehouse, staging)
+        _validate_before_swap(staging)
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)
         staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
     return rows
+
+
+def _validate_before_swap(path: Path) -> None:
+    """The published copy's own suites (suppression) must pass before it replaces the old one."""
+    from orchestration.quality import load_suites, read_batch, run_suite
+
+    for suite in load_suites():
+        if suite.database != "published":
+            continue
+        failed = [
+            o.check for o in run_suite(suite, read_batch(path, suite)) if o.severity == "blocking" and not o.passed
+        ]
+        if failed:
+            raise PublishError(f"the published copy fails {suite.name}: {', '.join(failed)}")
 
 
 def _write(warehouse: Path, path: Path) -> dict[str, int]:

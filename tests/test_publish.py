@@ -20,12 +20,13 @@ from tests.conftest import cpwh
 READER = textwrap.dedent(
     """
     import sys, time, duckdb
-    path, seconds = sys.argv[1], float(sys.argv[2])
+    import os
+    path, stop = sys.argv[1], sys.argv[2]
     tables = ["mart_indicators", "mart_sex_differences", "mart_data_quality", "mart_caseload_profile",
               "mart_concerns_by_sex_age", "mart_services_care_closure", "dim_country", "dim_concern_category",
               "dim_service_category", "dim_care_category", "dim_closure_category"]
-    reads, publications, deadline = 0, set(), time.time() + seconds
-    while time.time() < deadline:
+    reads, publications, deadline = 0, set(), time.time() + 600
+    while not os.path.exists(stop) and time.time() < deadline:
         with duckdb.connect(path, read_only=True) as con:
             publication, expected = con.execute("select publication_id, table_rows from publication").fetchone()
             rows = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables)
@@ -52,14 +53,19 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_readers_never_see_a_half_written_file(small_home):
-    published = small_home / "published/marts.duckdb"
+def test_readers_never_see_a_half_written_file(small_home, tmp_path):
+    published, stop = small_home / "published/marts.duckdb", tmp_path / "stop"
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(published), "40"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", READER, str(published), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(2)
     for _ in range(2):
         assert cpwh(["build"], small_home).returncode == 0
+    time.sleep(1)
+    stop.touch()
     out, err = reader.communicate(timeout=120)
     assert reader.returncode == 0, out + err
     reads, publications = map(int, out.split())
@@ -144,3 +150,19 @@ def test_cli_reads_the_published_marts(small_home):
     assert cpwh(["sql", "select * from fct_cases"], small_home).returncode == 1, "no record-level table published"
     dq = cpwh(["dq"], small_home)
     assert dq.returncode == 0 and "D13" in dq.stdout and "NGA" in dq.stdout
+
+
+def test_publish_refuses_a_copy_that_shows_small_cells(small_home, tmp_path, monkeypatch):
+    import orchestration.publish as publishing
+
+    leaky = dict(publishing.PUBLISHED_TABLES)
+    leaky["mart_indicators"] = leaky["mart_indicators"].replace(
+        "case when suppressed then null else value end", "value"
+    )
+    monkeypatch.setattr(publishing, "PUBLISHED_TABLES", leaky)
+    (tmp_path / "published").mkdir()
+    shutil.copy(small_home / "published/marts.duckdb", tmp_path / "published/marts.duckdb")
+    before = _digest(tmp_path / "published/marts.duckdb")
+    with pytest.raises(PublishError, match="suppressed_values_hidden"):
+        publish(small_home / "warehouse.duckdb", tmp_path)
+    assert _digest(tmp_path / "published/marts.duckdb") == before

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from orchestration.assets.quality import guarded_assets
 from orchestration.publish import publish as publish_marts
 from orchestration.publish import published_path
 from orchestration.report import write_report
@@ -25,7 +26,7 @@ MART_KEYS = [
 
 @asset(
     key=["published", "marts"],
-    deps=MART_KEYS,
+    deps=sorted(set(MART_KEYS) | set(guarded_assets), key=lambda k: k.to_user_string()),
     group_name="published",
     kinds={"duckdb"},
     pool="duckdb_warehouse",

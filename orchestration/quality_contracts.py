@@ -1,0 +1,171 @@
+"""Writes the suites that follow from the profiles and the seed: one raw contract per raw table and
+the staging suite's category sets. Run ``python -m orchestration.quality_contracts`` after
+changing a profile or the seed; tests/test_quality.py fails while a written suite is stale.
+The other suites in expectations/ are written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from orchestration.generator.categories import categorisation
+from orchestration.paths import EXPECTATIONS_DIR
+from orchestration.profiles import COUNTRY_CODES, get_profile
+from orchestration.profiles.model import raw_column_name
+
+LATEST_LOADED = "(select max(export_date) from raw.export_loads where country = '{country}' and status = 'loaded')"
+
+
+def raw_contract(country: str, table) -> dict:
+    profile = get_profile(country)
+    name = profile.raw_table_name(table.table)
+    key = raw_column_name(table.case_key or profile.harmonise["record_id"])
+    required = sorted(raw_column_name(table.field_name(h)) for h in table.required_headers)
+    is_case_table = table.table == profile.harmonise["case_tables"][0]
+    query = (
+        f"select columns.column_name, batch.row_count, batch.missing_key_pct "
+        f"from information_schema.columns as columns cross join ("
+        f"select count(*) as row_count, coalesce(100.0 * (count(*) - count(nullif(trim({key}), ''))) / "
+        f"nullif(count(*), 0), 0) as missing_key_pct from raw.{name} "
+        f"where _export_date = {LATEST_LOADED.format(country=country)}) as batch "
+        f"where columns.table_schema = 'raw' and columns.table_name = '{name}'"
+    )
+    expectations = [
+        {
+            "type": "expect_column_distinct_values_to_contain_set",
+            "kwargs": {"column": "column_name", "value_set": required},
+            "meta": {
+                "check": f"{name}__required_columns_present",
+                "severity": "blocking",
+                "why": f"every column of the {country} profile must be in raw.{name}",
+            },
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "missing_key_pct", "min_value": 0, "max_value": 1.0},
+            "meta": {
+                "check": f"{name}__key_not_null",
+                "severity": "blocking",
+                "why": f"{key} links the rows: more than 1% of rows without it means a broken export",
+            },
+        },
+    ]
+    if is_case_table:
+        expectations.append(
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "row_count", "min_value": 1},
+                "meta": {
+                    "check": f"{name}__rows_loaded",
+                    "severity": "blocking",
+                    "why": f"the latest loaded {country} export must hold cases",
+                },
+            }
+        )
+    # Raw tables are written by the partitioned loader, outside the transform run; the contract is
+    # checked on the staging model that reads the table, so a breach stops that run's publication.
+    entity = "services" if table.table == profile.harmonise["services"].get("table") else "cases"
+    guarded = ["staging", f"stg_{country.lower()}__{entity}"]
+    return {
+        "name": f"raw__{name}",
+        "meta": {"asset": guarded, "raw_table": f"raw.{name}", "query": query},
+        "expectations": expectations,
+    }
+
+
+def _categories(*fields: str) -> list[str]:
+    seed = categorisation()
+    return sorted(set(seed[seed.field.isin(fields)].category))
+
+
+def staging_suite() -> dict:
+    query = (
+        "select country_code, case_key, status_category, sex, displacement_category, risk_level, care_category, "
+        "age_years, cast(registration_date as varchar) as registration_date, "
+        "coalesce(registration_date between date '2020-01-01' and date '2023-12-31', false) "
+        "as registered_in_study_period from intermediate.int_cases__unioned"
+    )
+    sets = {
+        "status_category": _categories("status") + ["unmapped"],
+        "sex": sorted(set(_categories("sex")) | {"other_or_unknown", "unmapped"}),
+        "displacement_category": _categories("displacement_status") + ["unknown", "unmapped"],
+        "risk_level": sorted(set(_categories("risk_level", "case_priority")) | {"not_assessed", "unmapped"}),
+        "care_category": _categories("care_arrangements_type") + ["unmapped"],
+    }
+    expectations = [
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": column, "value_set": values},
+            "meta": {
+                "check": f"{column}_in_seed",
+                "severity": "blocking",
+                "why": f"{column} must be a category of the categorisation seed (or unmapped): anything else is "
+                "a mapping bug, and every indicator built on it would be wrong",
+            },
+        }
+        for column, values in sets.items()
+    ]
+    expectations += [
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "age_years", "min_value": 0, "max_value": 25},
+            "meta": {
+                "check": "age_between_0_and_25",
+                "severity": "warning",
+                "why": "ages outside 0-25 are recording errors (D7, D8); tracked per country",
+            },
+        },
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "registration_date"},
+            "meta": {
+                "check": "registration_date_parses",
+                "severity": "warning",
+                "why": "D9: a registration date that is missing or does not parse in the profile's format",
+            },
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "registered_in_study_period", "value_set": [True]},
+            "meta": {
+                "check": "registration_date_in_study_period",
+                "severity": "warning",
+                "why": "D9: registrations missing, unparseable or outside the study period are out of scope",
+            },
+        },
+    ]
+    return {
+        "name": "intermediate__int_cases__unioned",
+        "meta": {
+            "asset": ["intermediate", "int_cases__unioned"],
+            "query": query,
+            "key": "case_key",
+            "by": "country_code",
+        },
+        "expectations": expectations,
+    }
+
+
+def written_suites() -> dict[str, dict]:
+    suites = {"intermediate__int_cases__unioned": staging_suite()}
+    for country in COUNTRY_CODES:
+        for table in get_profile(country).tables:
+            suite = raw_contract(country, table)
+            suites[suite["name"]] = suite
+    return suites
+
+
+def render(suite: dict) -> str:
+    return json.dumps(suite, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    for name, suite in written_suites().items():
+        (EXPECTATIONS_DIR / f"{name}.json").write_text(render(suite), encoding="utf-8")
+    print(f"wrote {len(written_suites())} suites to {EXPECTATIONS_DIR}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

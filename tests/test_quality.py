@@ -1,0 +1,200 @@
+"""Great Expectations suites as Dagster asset checks: blocking failures stop publication, known
+data gaps are warnings with their rates per country."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from orchestration.generator import generate_exports
+from orchestration.paths import EXPECTATIONS_DIR
+from orchestration.profiles import COUNTRY_CODES
+from orchestration.quality import load_suites
+from orchestration.quality_contracts import render, written_suites
+from tests.conftest import EXPORT, cpwh
+
+
+def test_written_suites_are_current():
+    for name, suite in written_suites().items():
+        path = EXPECTATIONS_DIR / f"{name}.json"
+        assert path.read_text(encoding="utf-8") == render(suite), "run python -m orchestration.quality_contracts"
+
+
+def test_every_expectation_says_why_and_how_severe():
+    suites = load_suites()
+    assert len(suites) >= 19
+    for suite in suites:
+        for meta in suite.checks:
+            assert meta["why"] and meta["severity"] in ("blocking", "warning"), suite.name
+    layers = {s.asset[0] for s in suites}
+    assert layers == {"staging", "intermediate", "marts", "published"}
+
+
+def _records(home):
+    folder = home / "reports/quality"
+    return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
+
+
+def test_default_data_passes_every_blocking_check_and_warns_with_rates(built_home):
+    home, results, con = built_home
+    records = _records(home)
+    assert set(records) == {s.name for s in load_suites()}
+    for record in records.values():
+        for outcome in record["outcomes"]:
+            if outcome["severity"] == "blocking":
+                assert outcome["passed"], (record["suite"], outcome["check"], outcome["error"])
+    gaps = {o["check"]: o for o in records["marts__fct_cases"]["outcomes"]}
+    closed = dict(
+        con.execute("select country_code, count(*) from marts.fct_cases where is_closed group by 1").fetchall()
+    )
+    for country in COUNTRY_CODES:
+        expected = 100.0 * results[country].defects[EXPORT]["D1"] / closed[country]
+        assert gaps["closed_cases_have_a_closure_date"]["rates_by"][country] == pytest.approx(expected, abs=1e-3)
+    assert not gaps["closed_cases_have_a_closure_date"]["passed"], "a known gap is reported as a warning"
+    assert len(gaps["closed_cases_have_a_closure_date"]["sample_keys"]) > 0
+    page = (home / "reports/quality/index.html").read_text()
+    assert "closed_cases_have_a_closure_date" in page and "http" not in page
+
+
+def test_check_results_are_recorded_in_dagster(built_home):
+    home, _, _ = built_home
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    with DagsterInstance.get() as instance:
+        from dagster import AssetCheckKey, AssetKey
+
+        key = AssetCheckKey(AssetKey(["marts", "fct_cases"]), "closed_cases_have_a_closure_date")
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+        evaluation = record.event.dagster_event.event_specific_data
+        assert evaluation.passed is False and evaluation.severity.value == "WARN"
+        assert "unexpected_percent_by_country" in evaluation.metadata
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def published_home(tmp_path_factory):
+    """Built and published once; the tests below break it in turn (the order in this file)."""
+    home = tmp_path_factory.mktemp("quality")
+    generate_exports(home / "landing", scale=0.01, seed=41)
+    assert cpwh(["build"], home).returncode == 0
+    return home
+
+
+def test_a_missing_column_blocks_publication(published_home):
+    published = published_home / "published/marts.duckdb"
+    before = _digest(published)
+    cases = published_home / "landing/LBN/2023-12-31/cases.csv"
+    cases.write_text(cases.read_text(encoding="utf-8-sig").replace("Risk Level", "Risk"), encoding="utf-8-sig")
+    run = cpwh(["build"], published_home)
+    assert run.returncode == 1 and "blocking asset check failed" in run.stderr
+    assert _digest(published) == before
+    outcome = _records(published_home)["raw__export_loads"]["outcomes"][0]
+    assert not outcome["passed"] and outcome["sample_keys"] == ["LBN 2023-12-31"]
+
+
+@pytest.mark.parametrize(
+    "tampering, suite, check",
+    [
+        (
+            "update intermediate.int_cases__unioned set displacement_category = 'martian' where country_code = 'NGA'",
+            "intermediate__int_cases__unioned",
+            "displacement_category_in_seed",
+        ),
+        (
+            "update marts.mart_indicators set value = 140 where indicator_id = 'pct_male' and country_code = 'UKR'",
+            "marts__mart_indicators",
+            "percents_between_0_and_100",
+        ),
+    ],
+)
+def test_broken_tables_block_publication(published_home, tampering, suite, check):
+    published = published_home / "published/marts.duckdb"
+    before = _digest(published)
+    with duckdb.connect(str(published_home / "warehouse.duckdb")) as con:
+        con.execute(tampering)
+    from orchestration.definitions import defs
+
+    result = defs.resolve_job_def("validate_and_publish").execute_in_process(
+        instance=DagsterInstance.ephemeral(), raise_on_error=False, resources={"warehouse": _warehouse(published_home)}
+    )
+    assert not result.success
+    assert _digest(published) == before
+    failed = {o["check"] for o in _records(published_home)[suite]["outcomes"] if not o["passed"]}
+    assert check in failed
+
+
+def _warehouse(home):
+    from orchestration.resources import WarehouseResource
+
+    return WarehouseResource(home=str(home), landing=str(home / "landing"))
+
+
+CHECKS_QUERY = """
+{ assetNodes(assetKeys: [{path: ["marts", "fct_cases"]}]) {
+    assetChecksOrError { ... on AssetChecks { checks { name blocking
+      executionForLatestMaterialization { status evaluation { severity metadataEntries { label } } } } } } } }
+"""
+
+
+def test_checks_appear_on_their_assets_in_the_dagster_ui(built_home):
+    """The webserver that `make ui` starts serves the checks, their severity and metadata over GraphQL."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    home, _, _ = built_home
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CPWH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "DO_NOT_TRACK": "1"}
+    env.pop("CPWH_LANDING", None)
+    webserver = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dagster-webserver"),
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/server_info", timeout=2)
+                break
+            except OSError:
+                time.sleep(1)
+        request = urllib.request.Request(
+            f"{url}/graphql",
+            data=json.dumps({"query": CHECKS_QUERY}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+    finally:
+        webserver.terminate()
+        webserver.wait(timeout=30)
+    checks = {c["name"]: c for c in answer["data"]["assetNodes"][0]["assetChecksOrError"]["checks"]}
+    gap = checks["closed_cases_have_a_closure_date"]
+    assert gap["blocking"] is False
+    evaluation = gap["executionForLatestMaterialization"]["evaluation"]
+    assert evaluation["severity"] == "WARN"
+    labels = {m["label"] for m in evaluation["metadataEntries"]}
+    assert {"unexpected_percent_by_country", "sample_failing_keys", "unexpected_count"} <= labels
+    integrity = checks["one_row_per_case"]
+    assert integrity["blocking"] is True and integrity["executionForLatestMaterialization"]["status"] == "SUCCEEDED"
