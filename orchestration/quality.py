@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from orchestration.paths import EXPECTATIONS_DIR
+from orchestration.warehouse import connect
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("TQDM_DISABLE", "1")  # GX's metric progress bars
@@ -100,19 +99,8 @@ def _validate(frame: pd.DataFrame, suite: Suite) -> list:
     return batch.validate(gx_suite, result_format=result_format).results
 
 
-def connect_read_only(database: Path, attempts: int = 60) -> duckdb.DuckDBPyConnection:
-    for attempt in range(attempts):
-        try:
-            return duckdb.connect(str(database), read_only=True)
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or attempt == attempts - 1:
-                raise
-            time.sleep(1.0)
-    raise AssertionError("unreachable")
-
-
 def read_batch(database: Path, suite: Suite) -> pd.DataFrame:
-    con = connect_read_only(database)
+    con = connect(database, read_only=True)
     try:
         return con.execute(suite.query).df()
     finally:

@@ -9,8 +9,6 @@ earlier exports in place.
 from __future__ import annotations
 
 import hashlib
-import os
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ import pandas as pd
 
 from orchestration.profiles.model import Profile, raw_column_name
 from orchestration.profiles.readers import READERS, ExportFileError
+from orchestration.warehouse import connect
 
 LINEAGE_COLUMNS = {
     "_country": "VARCHAR",
@@ -55,21 +54,6 @@ def ready_exports(landing: Path, country: str) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and (p / READY_MARKER).exists())
-
-
-def connect(database: Path, attempts: int | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting (``CPWH_LOCK_WAIT_SECONDS``, default 60) while another process
-    holds its write lock."""
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    attempts = attempts or max(1, int(os.environ.get("CPWH_LOCK_WAIT_SECONDS", "60")))
-    for attempt in range(attempts):
-        try:
-            return duckdb.connect(str(database))
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or attempt == attempts - 1:
-                raise
-            time.sleep(1.0)
-    raise AssertionError("unreachable")
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection, profile: Profile) -> None:

@@ -108,32 +108,11 @@ child_rows as (
 
 share_rows as (
     {%- for prefix, column, population, categories in child_shares %}
-    select
-        '{{ prefix }}' || categories.category as indicator_id,
-        denominators.country_group as country_code,
-        denominators.dimension,
-        denominators.dimension_value,
-        cast(coalesce(counts.records, 0) as double) as numerator,
-        cast(denominators.records as double) as denominator,
-        100.0 * coalesce(counts.records, 0) / denominators.records as value,
-        'percent' as unit
-    from (
-        select country_group, dimension, dimension_value, count(*) as records
-        from groups
-        where dimension = 'total' and {{ population }}
-        group by country_group, dimension, dimension_value
-    ) as denominators
-    cross join {{ categories }} as categories
-    left join (
-        select country_group, dimension, dimension_value, {{ column }} as category, count(*) as records
-        from groups
-        where dimension = 'total' and {{ population }}
-        group by country_group, dimension, dimension_value, {{ column }}
-    ) as counts
-        on counts.country_group = denominators.country_group
-        and counts.dimension = denominators.dimension
-        and counts.dimension_value = denominators.dimension_value
-        and counts.category = categories.category
+    {{ category_share_rows(
+        prefix,
+        "(select * from groups where dimension = 'total' and " ~ population ~ ")",
+        column, categories, 'category'
+    ) }}
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -148,40 +127,12 @@ concern_records as (
         on groups.case_key = concerns.case_key
 ),
 
-concern_denominators as (
-    select country_group, dimension, dimension_value, count(*) as records, count(distinct case_key) as children
-    from concern_records
-    group by country_group, dimension, dimension_value
-),
-
-concern_counts as (
-    select country_group, dimension, dimension_value, concern_category, count(*) as records
-    from concern_records
-    group by country_group, dimension, dimension_value, concern_category
-),
-
 concern_rows as (
-    {%- for prefix, denominator in [('pct_concern__', 'records'), ('pct_children_with_concern__', 'children')] %}
-    select
-        '{{ prefix }}' || categories.concern_category as indicator_id,
-        denominators.country_group as country_code,
-        denominators.dimension,
-        denominators.dimension_value,
-        cast(coalesce(counts.records, 0) as double) as numerator,
-        cast(denominators.{{ denominator }} as double) as denominator,
-        100.0 * coalesce(counts.records, 0) / denominators.{{ denominator }} as value,
-        'percent' as unit
-    from concern_denominators as denominators
-    cross join {{ ref('dim_concern_category') }} as categories
-    left join concern_counts as counts
-        on counts.country_group = denominators.country_group
-        and counts.dimension = denominators.dimension
-        and counts.dimension_value = denominators.dimension_value
-        and counts.concern_category = categories.concern_category
-    {%- if not loop.last %}
+    {{ category_share_rows('pct_concern__', 'concern_records', 'concern_category', ref('dim_concern_category'),
+                           'concern_category') }}
     union all
-    {%- endif %}
-    {%- endfor %}
+    {{ category_share_rows('pct_children_with_concern__', 'concern_records', 'concern_category',
+                           ref('dim_concern_category'), 'concern_category', 'count(distinct case_key)') }}
 ),
 
 service_records as (
@@ -194,30 +145,8 @@ service_records as (
 ),
 
 service_rows as (
-    select
-        'pct_service__' || categories.service_category as indicator_id,
-        denominators.country_group as country_code,
-        denominators.dimension,
-        denominators.dimension_value,
-        cast(coalesce(counts.records, 0) as double) as numerator,
-        cast(denominators.records as double) as denominator,
-        100.0 * coalesce(counts.records, 0) / denominators.records as value,
-        'percent' as unit
-    from (
-        select country_group, dimension, dimension_value, count(*) as records
-        from service_records
-        group by country_group, dimension, dimension_value
-    ) as denominators
-    cross join {{ ref('dim_service_category') }} as categories
-    left join (
-        select country_group, dimension, dimension_value, service_category, count(*) as records
-        from service_records
-        group by country_group, dimension, dimension_value, service_category
-    ) as counts
-        on counts.country_group = denominators.country_group
-        and counts.dimension = denominators.dimension
-        and counts.dimension_value = denominators.dimension_value
-        and counts.service_category = categories.service_category
+    {{ category_share_rows('pct_service__', 'service_records', 'service_category', ref('dim_service_category'),
+                           'service_category') }}
 ),
 
 quality as (
