@@ -24,7 +24,6 @@ from orchestration.generator.writers import EXCEL_MAX_DATA_ROWS, open_writer
 from orchestration.profiles.model import COUNTRY_CODES, get_profile
 
 CHUNK_CHILDREN = 200_000
-EXTRA_DEFECTS = {"D8": "D8", "D9": "D9", "D13": "D13"}
 
 
 @dataclass

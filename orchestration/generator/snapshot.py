@@ -171,7 +171,7 @@ def _age_defects(rng, rows: pd.DataFrame, rates: dict, base: np.ndarray, counts:
 STRAY_FIELDS = ("sex_option", "displacement_option", "risk_option", "care_option", "uasc_field_option", "status")
 
 
-def _stray_values(rng, rows: pd.DataFrame, concerns: pd.DataFrame, rate: float, base, country, counts) -> None:
+def _stray_values(rng, rows: pd.DataFrame, rate: float, base, country, counts) -> None:
     """D11: option values not written as in the lists (case, spaces) or matching nothing."""
     chosen = _pick(rng, base, _count(rate, len(rows)))
     refugee_only = country in ("BGD", "KEN")
@@ -270,7 +270,7 @@ def take_snapshot(lives: Lives, snapshot_date, rates: dict, rng, country: str) -
         counts["D5"] = 0
     _age_defects(rng, rows, rates, base, counts)
     concerns = _concern_rows(lives, rows)
-    _stray_values(rng, rows, concerns, rates["D11"], base, country, counts)
+    _stray_values(rng, rows, rates["D11"], base, country, counts)
 
     order = np.argsort(rows.position.to_numpy(), kind="stable")
     remap = np.empty(len(order), dtype=int)
@@ -279,7 +279,7 @@ def take_snapshot(lives: Lives, snapshot_date, rates: dict, rng, country: str) -
     concerns = concerns.assign(row=remap[concerns.row.to_numpy()]).sort_values("row", kind="stable")
     services = services.assign(row=remap[services.row.to_numpy()]).sort_values("row", kind="stable")
     truth = _truth(rows, concerns, services, country)
-    services = _orphan_services(rng, lives, services, rates["D12"], counts)
+    services = _orphan_services(rng, services, rates["D12"], counts)
     return Snapshot(cases=rows, concerns=concerns, services=services, truth=truth, defects=counts)
 
 
@@ -290,7 +290,7 @@ def _concern_rows(lives: Lives, rows: pd.DataFrame) -> pd.DataFrame:
     return concerns.merge(index, on="child", how="inner")[["row", "field", "option_id", "category"]]
 
 
-def _orphan_services(rng, lives: Lives, services: pd.DataFrame, rate: float, counts: dict) -> pd.DataFrame:
+def _orphan_services(rng, services: pd.DataFrame, rate: float, counts: dict) -> pd.DataFrame:
     """D12: service rows whose case is not in the export (the case was deleted or never synced)."""
     n = _count(rate / (1 - rate), len(services)) if rate else 0
     counts["D12"] = n
