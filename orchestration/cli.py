@@ -1,8 +1,8 @@
 """``cpwh``: the warehouse's command line.
 
-Exit codes: 0 success; 1 failure (nothing built, or a query failed); 2 wrong arguments;
-3 partial success (some countries' exports could not be loaded, the rest was built; the errors
-are printed).
+Exit codes: 0 success; 1 failure (nothing built, a query failed, or blocking quality checks stopped
+publication, as a broken export does); 2 wrong arguments; 3 partial success (published although
+some exports could not be loaded; the errors are printed).
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ def connect(database: Path, read_only: bool = False, attempts: int | None = None
     attempts = attempts or max(1, int(os.environ.get("CPWH_LOCK_WAIT_SECONDS", "60")))
     for attempt in range(attempts):
         try:
-            return duckdb.connect(str(database), read_only=read_only)
+            con = duckdb.connect(str(database), read_only=read_only)
+            con.execute("set enable_progress_bar = false")  # no terminal bars in logs
+            return con
         except duckdb.IOException as error:
             if "lock" not in str(error).lower() or attempt == attempts - 1:
                 raise
