@@ -5,6 +5,11 @@
 
 {% macro country_literal(country) -%}'{{ country }}'{%- endmacro %}
 
+{#- Where a staged row came from: the raw lineage columns under their staging names. -#}
+{% macro lineage_columns() -%}
+    _export_date as export_date, _load_id as load_id, _source_file as source_file, _source_row as source_row
+{%- endmacro %}
+
 {#- The case rows of an export; KEN's four case sheets are one record per row in the same order. -#}
 {% macro raw_case_rows(country) -%}
     {%- set p = country_profiles()[country] -%}
@@ -62,10 +67,7 @@ source as (
 
 typed as (
     select
-        _export_date as export_date,
-        _load_id as load_id,
-        _source_file as source_file,
-        _source_row as source_row,
+        {{ lineage_columns() }},
         {{ pseudonymise(country_literal(country), p.record_id) }} as case_key,
         {{ pseudonymise(country_literal(country), link_column) }} as case_link_key,
         {{ parse_timestamp('last_updated_at') }} as last_updated_at,
@@ -202,10 +204,7 @@ source as (
 exploded as (
     {%- for field in p.concern_fields %}
     select
-        _export_date as export_date,
-        _load_id as load_id,
-        _source_file as source_file,
-        _source_row as source_row,
+        {{ lineage_columns() }},
         {{ pseudonymise(country_literal(country), p.record_id) }} as case_key,
         '{{ field }}' as concern_field,
         {{ explode_list(multiselect_list(field, p.multiselect_style, p.multiselect_separator)) }} as concern_value
@@ -249,10 +248,7 @@ services as (
     {%- for slot in range(1, p.wide_services.slots + 1) %}
     {%- set prefix = p.wide_services.prefix ~ slot ~ '_' %}
     select
-        _export_date as export_date,
-        _load_id as load_id,
-        _source_file as source_file,
-        _source_row as source_row,
+        {{ lineage_columns() }},
         {{ slot }} as item_index,
         true as is_embedded_in_case_row,
         {{ pseudonymise(country_literal(country), p.record_id) }} as case_link_key,
@@ -274,10 +270,7 @@ source as (
 
 services as (
     select
-        _export_date as export_date,
-        _load_id as load_id,
-        _source_file as source_file,
-        _source_row as source_row,
+        {{ lineage_columns() }},
         _item_index as item_index,
         {{ 'true' if s.layout == 'nested' else 'false' }} as is_embedded_in_case_row,
         {{ pseudonymise(country_literal(country), s.case_key if s.layout == 'table' else 'case_id') }}
