@@ -227,16 +227,12 @@ def render(profile: Profile, snap: Snapshot) -> dict[str, pd.DataFrame]:
     n = len(snap.cases)
     if profile.wide_services:
         _wide_services(profile, snap, fields)
-    for name in profile.multiselect_fields:
-        if name in ("protection_concerns", "type_of_risk") and profile.multiselect["style"] != "json_array":
-            fields[name] = np.array([_encode_multi(profile, v) for v in fields[name]], dtype=object)
-        elif name in ("protection_concerns", "type_of_risk"):
-            fields[name] = np.array(
-                [v or None for v in fields[name]]
-                if profile.files[0].format == "jsonl"
-                else [_encode_multi(profile, v) for v in fields[name]],
-                dtype=object,
-            )
+    # Concern multi-selects are encoded as text, except in JSON Lines, where they stay arrays.
+    as_arrays = profile.files[0].format == "jsonl"
+    for name in ("protection_concerns", "type_of_risk"):
+        if name in profile.multiselect_fields:
+            values = [(v or None) if as_arrays else _encode_multi(profile, v) for v in fields[name]]
+            fields[name] = np.array(values, dtype=object)
     frames = {}
     for spec in profile.tables:
         if spec.case_key is None:
