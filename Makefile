@@ -7,6 +7,9 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export CPWH_HOME ?= $(CURDIR)/data
+MANIFEST := dbt_project/target/manifest.json
+DBT_FILES := dbt_project/dbt_project.yml dbt_project/profiles.yml \
+	$(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f)
 
 .PHONY: setup run test lint ui bench clean
 
@@ -16,7 +19,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-setup: $(VENV)/.installed
+# dagster-dbt's prepare step at build time: the code location never parses dbt when it loads.
+$(MANIFEST): $(VENV)/.installed $(DBT_FILES)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster-dbt project prepare-and-package --file orchestration/dbt_project.py
+	touch $@
+
+setup: $(VENV)/.installed $(MANIFEST)
 
 run: setup
 	$(BIN)/cpwh generate --if-empty
@@ -29,9 +37,11 @@ lint: setup
 test: lint
 	$(BIN)/python -m pytest -n 2 -q
 
+# The Dagster UI and daemon (schedule, sensor, run queue) on 127.0.0.1 only: the webserver has no
+# login of its own (see the README before exposing it).
 ui: setup
 	$(BIN)/python -c "from orchestration.settings import Settings; Settings.from_env().ensure_dagster_home()"
-	DAGSTER_HOME=$(CPWH_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(CPWH_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: setup
 	$(BIN)/python -m orchestration.bench

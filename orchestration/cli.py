@@ -77,46 +77,84 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_step_failures(result) -> None:
-    for event in result.all_events:
-        if event.is_step_failure:
-            print(f"{event.step_key}: {event.step_failure_data.error.message}", file=sys.stderr)
+def _contiguous_blocks(countries: list[str]) -> list[list[str]]:
+    """A run covers one partition or a range of them: split a choice of countries into ranges."""
+    order = {code: i for i, code in enumerate(COUNTRY_CODES)}
+    blocks: list[list[str]] = []
+    for code in sorted(countries, key=order.get):
+        if blocks and order[code] == order[blocks[-1][-1]] + 1:
+            blocks[-1].append(code)
+        else:
+            blocks.append([code])
+    return blocks
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    """Run the Dagster job ``build`` in this process: the same definition as the schedule, the
+    sensor and the UI. This command only chooses the partitions and reports the outcome."""
     settings = Settings.from_env(args.home, args.landing)
+    if not settings.landing.is_dir():
+        print(
+            f"cpwh build: the landing zone {settings.landing} does not exist (set --landing or CPWH_LANDING)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     settings.export_to_environment()
     settings.ensure_dagster_home()
     from dagster import DagsterInstance
 
+    from orchestration.automation.history import TRIGGER_TAG, recent_runs
+    from orchestration.automation.jobs import full_build_tags
+    from orchestration.dbt_project import prepare_manifest
+    from orchestration.warehouse import WriterLock
+
+    holder = WriterLock(settings.home).holder()
+    if holder:
+        _progress(f"another build holds {settings.home} ({holder}): waiting for it to finish")
+    prepare_manifest()
     from orchestration.definitions import defs  # reads the settings exported above
 
-    instance = DagsterInstance.get()
+    job = defs.resolve_job_def("build")
     quiet = {"loggers": {"console": {"config": {"log_level": "DEBUG" if args.verbose else "CRITICAL"}}}}
-    failed = []
-    for country in args.countries:
-        _progress(f"loading raw exports of {country} from {settings.landing / country}")
-        result = defs.resolve_job_def("load_raw_exports").execute_in_process(
-            partition_key=country, instance=instance, raise_on_error=False, run_config=quiet
-        )
-        if not result.success:
-            failed.append(country)
-            _print_step_failures(result)
-    if len(failed) == len(args.countries):
-        _progress("no country could be loaded: nothing to transform")
+    exit_code = EXIT_OK
+    with DagsterInstance.get() as instance:
+        for block in _contiguous_blocks(args.countries):
+            _progress(f"building {', '.join(block)} from {settings.landing} (Dagster job 'build')")
+            result = job.execute_in_process(
+                instance=instance,
+                tags={**full_build_tags(block), TRIGGER_TAG: "cpwh build"},
+                run_config=quiet,
+                raise_on_error=False,
+            )
+            runs = [r for r in recent_runs(settings.home, 20) if r["run_id"] == result.run_id]
+            exit_code = max(exit_code, _report_run(runs[0] if runs else None, settings))
+    return exit_code
+
+
+def _report_run(run: dict | None, settings: Settings) -> int:
+    from orchestration.automation.history import run_exports
+
+    if run is None:
+        _progress("the build did not start (see the Dagster run log)")
         return EXIT_FAILED
-    _progress("running the dbt project (seeds, models, tests)")
-    result = defs.resolve_job_def("transform").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=quiet
-    )
-    if not result.success:
-        _print_step_failures(result)
-        _progress("the build failed (see above); the published marts were left as they were")
+    failed_loads = [e for e in run_exports(settings.home, run["run_id"]) if e["status"] == "failed"]
+    for export in failed_loads:
+        print(f"{export['country_code']} {export['export_date']}: {export['error']}", file=sys.stderr)
+    if run["error"]:
+        print(run["error"], file=sys.stderr)
+    for check in run["failing_checks"]:
+        print(f"blocking asset check failed: {check}", file=sys.stderr)
+    if run["outcome"] != "published":
+        _progress(f"run {run['run_id'][:8]} {run['outcome']}: nothing published, the published marts stay as they were")
         return EXIT_FAILED
-    _progress(f"warehouse built: {settings.warehouse}")
-    if failed:
-        _progress(f"exports of {', '.join(failed)} could not be loaded; their last good exports stay in use")
-        return EXIT_PARTIAL
+    _progress(f"published {run['publication_id'][:12]} (run {run['run_id'][:8]}); warnings: {len(run['warnings'])}")
+    return EXIT_PARTIAL if failed_loads else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from orchestration.automation.status import status_text
+
+    print(status_text(Settings.from_env(args.home, None)))
     return EXIT_OK
 
 
@@ -186,7 +224,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = _published_or_warehouse(settings, False)
     if path is None:
         return EXIT_FAILED
-    out = write_report(path, args.out or settings.home / "reports" / "report.html")
+    out = write_report(path, args.out or settings.home / "reports" / "report.html", home=settings.home)
     print(out)
     return EXIT_OK
 
@@ -234,6 +272,10 @@ def parser() -> argparse.ArgumentParser:
     dq.add_argument("--format", choices=["table", "csv", "json"], default="table")
     dq.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
     dq.set_defaults(func=cmd_dq)
+
+    status = commands.add_parser("status", help="exports, publication, recent runs, warnings and the next run")
+    status.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
+    status.set_defaults(func=cmd_status)
 
     report = commands.add_parser("report", help="write the HTML report from the published marts")
     report.add_argument("--out", type=Path, default=None, help="default: $CPWH_HOME/reports/report.html")

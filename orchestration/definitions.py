@@ -1,34 +1,43 @@
-"""The Dagster code location: assembles assets, resources and jobs; nothing else."""
+"""The Dagster code location: assembles assets, checks, resources, the build job, the schedule and
+the sensor; nothing else. Importing it reads the settings from the environment and changes nothing."""
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets.dbt import dbt_project, dbt_warehouse
+from orchestration.assets.dbt import dbt_warehouse
 from orchestration.assets.publish import published_marts, report
 from orchestration.assets.quality import suite_checks
-from orchestration.assets.raw import country_exports, country_partitions, raw_tables
-from orchestration.resources import WarehouseResource
-from orchestration.settings import Settings
+from orchestration.assets.raw import country_exports
+from orchestration.automation.jobs import build_job
+from orchestration.automation.schedules import nightly_build_schedule
+from orchestration.automation.sensors import landing_zone_sensor
+from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
+from orchestration.resources import LandingZone, WarehouseResource
+from orchestration.settings import WAREHOUSE_WRITER_TAG, Settings
 
-settings = Settings.from_env()
-settings.export_to_environment()
-
-load_raw_job = define_asset_job(
-    "load_raw_exports", selection=AssetSelection.assets(country_exports), partitions_def=country_partitions
-)
-transform_job = define_asset_job("transform", selection=AssetSelection.assets(dbt_warehouse, published_marts, report))
-# The quality suites and publication alone, on the warehouse as it is (after a fix, or to re-check).
+# The quality suites and publication alone, on the warehouse as it is (to re-check after a fix).
 validate_and_publish_job = define_asset_job(
     "validate_and_publish",
     selection=AssetSelection.assets(published_marts, report) | AssetSelection.checks(*suite_checks),
+    tags={WAREHOUSE_WRITER_TAG: "warehouse"},
 )
 
-defs = Definitions(
-    assets=[country_exports, *raw_tables, dbt_warehouse, published_marts, report],
-    asset_checks=suite_checks,
-    jobs=[load_raw_job, transform_job, validate_and_publish_job],
-    resources={
-        "warehouse": WarehouseResource.from_settings(settings),
-        "dbt": DbtCliResource(project_dir=dbt_project),
-    },
-)
+
+def build_definitions(settings: Settings) -> Definitions:
+    return Definitions(
+        assets=[country_exports, dbt_warehouse, published_marts, report],
+        asset_checks=suite_checks,
+        jobs=[build_job, validate_and_publish_job],
+        schedules=[nightly_build_schedule(settings)],
+        sensors=[landing_zone_sensor(settings)],
+        # One process per run: the run holds the warehouse's writer lock from start to end.
+        executor=in_process_executor,
+        resources={
+            "warehouse": WarehouseResource.from_settings(settings),
+            "landing_zone": LandingZone.from_settings(settings),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        },
+    )
+
+
+defs = build_definitions(Settings.from_env())

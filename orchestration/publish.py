@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,7 +55,26 @@ PUBLISHED_TABLES = {
     "dim_service_category": "select * from w.marts.dim_service_category",
     "dim_care_category": "select * from w.marts.dim_care_category",
     "dim_closure_category": "select * from w.marts.dim_closure_category",
+    "mart_data_quality_trend": """
+        select run_id, built_at, country_code, export_date, check_id, check_kind,
+               case when affected_rows between 1 and 4 then null else affected_rows end as affected_rows,
+               denominator_rows,
+               case when affected_rows between 1 and 4 then null else rate_pct end as rate_pct,
+               previous_rate_pct, rate_jumped,
+               affected_rows between 1 and 4 as suppressed
+        from w.marts.mart_data_quality_trend""",
 }
+# The exports every published figure rests on: per country, the latest complete export and its load.
+EXPORTS_USED = """
+    select latest.country as country_code, latest.export_date, loads.load_id
+    from w.intermediate.int_exports__latest as latest
+    left join (
+        select country, export_date, load_id,
+               row_number() over (partition by country, export_date order by loaded_at desc) as attempt
+        from w.raw.export_loads where status = 'loaded'
+    ) as loads
+        on loads.country = latest.country and loads.export_date = latest.export_date and loads.attempt = 1
+    order by country_code"""
 
 
 class PublishError(Exception):
@@ -65,19 +85,26 @@ def published_path(home: Path) -> Path:
     return Path(home) / "published" / "marts.duckdb"
 
 
-def publish(warehouse: Path, home: Path) -> dict[str, int]:
-    """Write the published copy and swap it in; return rows per table."""
+@dataclass
+class Publication:
+    publication_id: str
+    rows: dict[str, int]  # published table -> rows
+    exports_used: dict[str, str]  # country -> export date
+
+
+def publish(warehouse: Path, home: Path, run_id: str | None = None) -> Publication:
+    """Write the published copy and swap it in."""
     target = published_path(home)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".marts-{uuid.uuid4().hex}.duckdb")
     try:
-        rows = _write(warehouse, staging)
+        publication = _write(warehouse, staging, run_id)
         _validate_before_swap(staging)
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)
         staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
-    return rows
+    return publication
 
 
 def _validate_before_swap(path: Path) -> None:
@@ -94,7 +121,7 @@ def _validate_before_swap(path: Path) -> None:
             raise PublishError(f"the published copy fails {suite.name}: {', '.join(failed)}")
 
 
-def _write(warehouse: Path, path: Path) -> dict[str, int]:
+def _write(warehouse: Path, path: Path, run_id: str | None) -> Publication:
     con = duckdb.connect(str(path))
     try:
         con.execute(f"attach '{warehouse}' as w (read_only)")
@@ -105,12 +132,16 @@ def _write(warehouse: Path, path: Path) -> dict[str, int]:
         for table, query in PUBLISHED_TABLES.items():
             con.execute(f"create table main.{table} as {query}")
             rows[table] = con.execute(f"select count(*) from main.{table}").fetchone()[0]
+        publication_id = uuid.uuid4().hex
         con.execute(
-            "create table main.publication as select ? as publication_id, ? as published_at, ? as table_rows",
-            [uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None), sum(rows.values())],
+            "create table main.publication as select ? as publication_id, ? as published_at, ? as table_rows,"
+            " ? as run_id",
+            [publication_id, datetime.now(UTC).replace(tzinfo=None), sum(rows.values()), run_id],
         )
+        con.execute(f"create table main.publication_exports as {EXPORTS_USED}")
+        exports = {c: str(d) for c, d, _ in con.execute("select * from main.publication_exports").fetchall()}
         con.execute("detach w")
         con.execute("checkpoint")
     finally:
         con.close()
-    return rows
+    return Publication(publication_id, rows, exports)

@@ -26,7 +26,8 @@ def raw_contract(country: str, table) -> dict:
     query = (
         f"select columns.column_name, batch.row_count, batch.missing_key_pct "
         f"from information_schema.columns as columns cross join ("
-        f"select count(*) as row_count, coalesce(100.0 * (count(*) - count(nullif(trim({key}), ''))) / "
+        f"select case when {LATEST_LOADED.format(country=country)} is not null then count(*) end as row_count, "
+        f"coalesce(100.0 * (count(*) - count(nullif(trim({key}), ''))) / "
         f"nullif(count(*), 0), 0) as missing_key_pct from raw.{name} "
         f"where _export_date = {LATEST_LOADED.format(country=country)}) as batch "
         f"where columns.table_schema = 'raw' and columns.table_name = '{name}'"
@@ -59,12 +60,13 @@ def raw_contract(country: str, table) -> dict:
                 "meta": {
                     "check": f"{name}__rows_loaded",
                     "severity": "blocking",
-                    "why": f"the latest loaded {country} export must hold cases",
+                    "why": f"the latest loaded {country} export must hold cases (a country with no export yet has "
+                    "no rows to check)",
                 },
             }
         )
-    # Raw tables are written by the partitioned loader, outside the transform run; the contract is
-    # checked on the staging model that reads the table, so a breach stops that run's publication.
+    # The contract is checked on the staging model that reads the table (the raw tables are written
+    # by the same op as raw/country_exports), so a breach stops that run's publication.
     entity = "services" if table.table == profile.harmonise["services"].get("table") else "cases"
     guarded = ["staging", f"stg_{country.lower()}__{entity}"]
     return {

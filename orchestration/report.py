@@ -5,6 +5,7 @@ built from the published marts only.
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -172,7 +173,94 @@ def _closure_quality(quality: pd.DataFrame) -> str:
     return "".join(parts)
 
 
-def render_report(published: Path) -> str:
+def _trend_small_multiples(trend: pd.DataFrame) -> str:
+    """One panel per country: each defect's rate in the country's latest export, build after build
+    (matplotlib, drawn as inline SVG so the page fetches nothing)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    defects = trend[trend.check_kind == "defect"].copy()
+    if defects.empty:
+        return "<p class='note'>No build has recorded its rates yet.</p>"
+    builds = sorted(defects.built_at.unique())
+    defects["build"] = defects.built_at.map({b: i + 1 for i, b in enumerate(builds)})
+    checks = sorted(defects.check_id.unique(), key=lambda c: int(c[1:]))
+    figure, axes = pyplot.subplots(2, 3, figsize=(11, 5.6), sharex=True, constrained_layout=True)
+    colours = pyplot.get_cmap("tab20").colors
+    for axis, country in zip(axes.flat, COUNTRIES, strict=True):
+        part = defects[defects.country_code == country]
+        for i, check in enumerate(checks):
+            series = part[part.check_id == check].sort_values("build")
+            axis.plot(
+                series.build,
+                series.rate_pct,
+                marker="o",
+                markersize=3,
+                linewidth=1.2,
+                color=colours[i % len(colours)],
+                label=check.upper(),
+            )
+        jumped = part[part.rate_jumped.fillna(False).astype(bool)]
+        axis.scatter(jumped.build, jumped.rate_pct, s=60, facecolors="none", edgecolors="#c62828", linewidths=1.5)
+        axis.set_title(country, fontsize=10)
+        axis.set_ylabel("% of records", fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.grid(alpha=0.3)
+    for axis in axes[-1]:
+        axis.set_xlabel("build", fontsize=8)
+        axis.xaxis.get_major_locator().set_params(integer=True)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right center", fontsize=7, title="defect", title_fontsize=8)
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "cpwh-report"}):  # the same data draws the same bytes
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    pyplot.close(figure)
+    svg = buffer.getvalue()
+    # Inline SVG in HTML needs no XML namespaces or RDF metadata (their URIs are names, never fetched),
+    # and the axes are scaled to the data, so the clip paths (url(#…) references) can go too.
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg[svg.index("<svg") :], flags=re.S)
+    svg = re.sub(r"<clipPath\b.*?</clipPath>", "", svg, flags=re.S)
+    svg = re.sub(r'\s+(xmlns(:xlink)?|clip-path)="[^"]*"', "", svg)
+    return svg.replace("xlink:href=", "href=")
+
+
+def _run_detail(run: dict) -> str:
+    if run["outcome"] == "published":
+        return (run["publication_id"] or "")[:12]
+    if run["failing_checks"]:
+        return ", ".join(run["failing_checks"])
+    return next(iter((run["error"] or "").splitlines()), "")[:80]
+
+
+def _build_history(home: Path | None) -> str:
+    from orchestration.automation.history import recent_runs
+
+    runs = recent_runs(home, 10) if home else []
+    if not runs:
+        return "<p class='note'>No build recorded in this home's run history.</p>"
+    rows = []
+    for run in runs:
+        cells = [
+            run["finished_at"][:19].replace("T", " "),
+            run["trigger"],
+            run["partitions"] or "",
+            run["outcome"],
+            str(len(run["warnings"])),
+            _run_detail(run),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    header = "".join(
+        f"<th>{h}</th>"
+        for h in ("Finished (UTC)", "Started by", "Countries", "Outcome", "Warnings", "Publication or cause")
+    )
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def render_report(published: Path, home: Path | None = None) -> str:
     con = duckdb.connect(str(published), read_only=True)
     try:
         indicators = con.execute("select * from mart_indicators").df()
@@ -182,6 +270,12 @@ def render_report(published: Path) -> str:
             "select country_code, closure_outcome, pct from mart_services_care_closure where topic = 'closure_reason'"
         ).df()
         published_at = con.execute("select published_at from publication").fetchone()[0]
+        tables = {t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
+        trend = (
+            con.execute("select * from mart_data_quality_trend").df()
+            if "mart_data_quality_trend" in tables
+            else pd.DataFrame(columns=["check_kind"])
+        )
     finally:
         con.close()
     durations = {c: _figure(indicators, "mean_case_duration_months", c) for c in ["ALL", *COUNTRIES]}
@@ -206,13 +300,21 @@ after a Benjamini-Hochberg correction across all countries and concerns.</p>{_se
 <p class="note">The review found closure fields recorded inconsistently. Rates of each defect (exports.md D1-D13) in the
 latest export, over the records each rule applies to.</p>
 {_closure_quality(quality)}{_quality_table(quality)}
+<h2>Data quality, build after build</h2>
+<p class="note">Each defect's rate (D1-D13) in each country's latest export at every build; a ring marks a rate
+that jumped (at least doubled and rose by 1 point or more) since the build before, which the warning check
+assert_quality_rates_did_not_jump reports.</p>
+{_trend_small_multiples(trend)}
+<h2>Recent builds</h2>
+<p class="note">From the run history ($CPWH_HOME/history.sqlite): every attempt, with its outcome.</p>
+{_build_history(home)}
 </body></html>
 """
 
 
-def write_report(published: Path, out: Path) -> Path:
+def write_report(published: Path, out: Path, home: Path | None = None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_suffix(".tmp")
-    temporary.write_text(render_report(published), encoding="utf-8")
+    temporary.write_text(render_report(published, home), encoding="utf-8")
     temporary.replace(out)
     return out

@@ -2,22 +2,53 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
 
 from orchestration.settings import Settings
+from orchestration.warehouse import WriterLock
 
 
 class WarehouseResource(ConfigurableResource):
-    """Where the warehouse and the landing zone are."""
+    """The warehouse a run writes. A run holds the home's writer lock from its start to its end,
+    so two runs never write one warehouse at once, whoever started them (``cpwh build``, the
+    schedule, the sensor, the UI); at its end the run is recorded in the run history."""
 
     home: str
     landing: str
+    lock_wait_seconds: int = 6 * 3600  # a queued build waits for the running one
+
+    _lock: WriterLock | None = PrivateAttr(default=None)
+    _writing_since: str | None = PrivateAttr(default=None)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
         return cls(home=str(settings.home), landing=str(settings.landing))
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._lock = WriterLock(Path(self.home))
+        holder = self._lock.holder()
+        if holder and context.log:
+            context.log.info(f"waiting for the build that holds the warehouse ({holder})")
+        self._lock.acquire(self.lock_wait_seconds, who=f"run {context.run_id}")
+        self._writing_since = datetime.now(UTC).isoformat(timespec="seconds")
+        # dbt reads the warehouse path from CPWH_HOME: make it this resource's, for this run's process.
+        os.environ["CPWH_HOME"] = self.home
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        from orchestration.automation.history import record_run, summarise_run
+
+        try:
+            if context.instance is not None and context.run_id:
+                record = summarise_run(context.instance, context.run_id, started_at=self._writing_since)
+                record_run(Path(self.home), record)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     @property
     def database(self) -> Path:
@@ -26,3 +57,14 @@ class WarehouseResource(ConfigurableResource):
     @property
     def landing_path(self) -> Path:
         return Path(self.landing)
+
+
+class LandingZone(ConfigurableResource):
+    """Where exports arrive, for the sensor (which must not take the writer lock)."""
+
+    path: str
+    settle_seconds: float = 30.0  # a file changed more recently than this may still be copied in
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LandingZone:
+        return cls(path=str(settings.landing), settle_seconds=settings.settle_seconds)

@@ -1,7 +1,12 @@
 """Settings from the environment, each also a ``cpwh`` option, with safe defaults.
 
 ``CPWH_HOME`` (default ``./data``) holds the warehouse, the Dagster instance and the published
-files; ``CPWH_LANDING`` (default ``$CPWH_HOME/landing``) is where exports arrive.
+files; ``CPWH_LANDING`` (default ``$CPWH_HOME/landing``) is where exports arrive. The nightly
+schedule is ``CPWH_SCHEDULE_CRON`` (default ``0 2 * * *``) in ``CPWH_SCHEDULE_TIMEZONE`` (default
+``UTC``); the landing-zone sensor looks every ``CPWH_SENSOR_INTERVAL_SECONDS`` (default 30) and
+takes an export once its files have not changed for ``CPWH_SENSOR_SETTLE_SECONDS`` (default 30).
+With ``CPWH_DAGSTER_PG_URL`` set, the Dagster instance keeps its runs, events and schedules in
+that PostgreSQL database instead of SQLite files under ``$CPWH_HOME/dagster``.
 """
 
 from __future__ import annotations
@@ -17,13 +22,29 @@ OFFLINE_ENVIRONMENT = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "GX_ANALYTICS_ENABLED": "false",
 }
+WAREHOUSE_WRITER_TAG = "cpwh/writes"  # every run that writes the warehouse carries it
 DAGSTER_YAML = """\
-# Written by cpwh: the local Dagster instance of this warehouse.
+# Written by cpwh on every build and `make ui`: the Dagster instance of this warehouse.
 telemetry:
   enabled: false
+nux:
+  enabled: false  # no first-visit "join the community" pop-up in the UI
 concurrency:
   pools:
-    default_limit: 1  # one writer at a time on the embedded DuckDB warehouse
+    default_limit: 1  # one op at a time in the pool duckdb_warehouse
+  runs:
+    # Every run of this code location writes the warehouse: runs started by the daemon (schedule,
+    # sensor, UI, backfills) wait in the queue, one at a time. `cpwh build` also takes the writer lock.
+    max_concurrent_runs: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+"""
+POSTGRES_STORAGE = """\
+storage:
+  postgres:
+    postgres_url:
+      env: CPWH_DAGSTER_PG_URL
 """
 
 
@@ -31,12 +52,23 @@ concurrency:
 class Settings:
     home: Path
     landing: Path
+    schedule_cron: str = "0 2 * * *"
+    schedule_timezone: str = "UTC"
+    sensor_interval_seconds: int = 30
+    settle_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, home: str | Path | None = None, landing: str | Path | None = None) -> Settings:
         home_path = Path(home or os.environ.get("CPWH_HOME") or "data").resolve()
         landing_path = Path(landing or os.environ.get("CPWH_LANDING") or home_path / "landing").resolve()
-        return cls(home_path, landing_path)
+        return cls(
+            home_path,
+            landing_path,
+            schedule_cron=os.environ.get("CPWH_SCHEDULE_CRON") or cls.schedule_cron,
+            schedule_timezone=os.environ.get("CPWH_SCHEDULE_TIMEZONE") or cls.schedule_timezone,
+            sensor_interval_seconds=int(os.environ.get("CPWH_SENSOR_INTERVAL_SECONDS") or cls.sensor_interval_seconds),
+            settle_seconds=float(os.environ.get("CPWH_SENSOR_SETTLE_SECONDS") or cls.settle_seconds),
+        )
 
     @property
     def warehouse(self) -> Path:
@@ -47,7 +79,7 @@ class Settings:
         return self.home / "dagster"
 
     def export_to_environment(self) -> None:
-        """Make these settings the process's: dbt reads CPWH_HOME from the environment."""
+        """Make these settings the process's (the command line does this; importing code never does)."""
         os.environ["CPWH_HOME"] = str(self.home)
         os.environ["CPWH_LANDING"] = str(self.landing)
         for key, value in OFFLINE_ENVIRONMENT.items():
@@ -55,10 +87,12 @@ class Settings:
         use_this_python_environment()
 
     def ensure_dagster_home(self) -> Path:
+        """Write the instance's dagster.yaml (always: it is ours) and point DAGSTER_HOME at it."""
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        config = self.dagster_home / "dagster.yaml"
-        if not config.exists():
-            config.write_text(DAGSTER_YAML, encoding="utf-8")
+        config = DAGSTER_YAML
+        if os.environ.get("CPWH_DAGSTER_PG_URL"):
+            config += POSTGRES_STORAGE
+        (self.dagster_home / "dagster.yaml").write_text(config, encoding="utf-8")
         os.environ["DAGSTER_HOME"] = str(self.dagster_home)
         return self.dagster_home
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from pathlib import Path
@@ -25,3 +26,60 @@ def connect(database: Path, read_only: bool = False, attempts: int | None = None
                 raise
             time.sleep(1.0)
     raise AssertionError("unreachable")
+
+
+class WarehouseBusy(Exception):
+    """Another build holds the warehouse's writer lock and did not let go in time."""
+
+
+class WriterLock:
+    """One build writes a home at a time: an advisory lock on ``$CPWH_HOME/.writer.lock``.
+
+    The operating system releases it when the holding process ends, however it ends (a crash or
+    SIGKILL included), so a lock is never left stale. The file says who holds it, for messages.
+    """
+
+    def __init__(self, home: Path):
+        self.path = Path(home) / ".writer.lock"
+        self._handle = None
+
+    def holder(self) -> str | None:
+        """Who holds the lock now (``pid … since …``), or None when it is free."""
+        if self._try_acquire():
+            self.release()
+            return None
+        try:
+            return self.path.read_text(encoding="utf-8").strip() or "another process"
+        except OSError:
+            return "another process"
+
+    def acquire(self, timeout_seconds: float, who: str) -> None:
+        deadline = time.monotonic() + timeout_seconds
+        while not self._try_acquire():
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"{self.path.parent}: another build holds the warehouse ({self.holder()}); "
+                    f"gave up after {timeout_seconds:.0f} s"
+                )
+            time.sleep(0.5)
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.write(f"pid {os.getpid()} {who} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        self._handle.flush()
+
+    def _try_acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None

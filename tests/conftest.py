@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.dbt_project import prepare_manifest
 from orchestration.generator import generate_exports
 from orchestration.generator.parameters import DEFECT_CODES
 from orchestration.profiles import load_profiles
@@ -18,6 +19,8 @@ from orchestration.pseudonym import pseudonym
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+prepare_manifest()  # as `make` does; the code location never parses dbt itself
 
 SMALL_SCALE = 0.03
 SMALL_SEED = 11

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
 
+from orchestration.automation.history import recent_runs
 from orchestration.generator import generate_exports
 from orchestration.profiles import COUNTRY_CODES
 
@@ -50,14 +51,21 @@ def test_one_broken_country_does_not_stop_the_others(broken_kenya_home):
     assert not (home / "published/marts.duckdb").exists(), "nothing published while an export is broken"
 
 
-def test_partitions_and_dbt_assets_are_materialised_in_the_dagster_instance(broken_kenya_home):
+def test_the_failed_export_and_its_check_are_recorded_in_the_dagster_instance(broken_kenya_home):
+    """A full build is one run over every country partition, so a country's failure is shown in the raw
+    asset's metadata and by the blocking check, not as a failed partition (Dagster cannot fail one
+    partition of a single-run range)."""
     home, _ = broken_kenya_home
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     with DagsterInstance.get() as instance:
-        partitions = instance.get_materialized_partitions(AssetKey(["raw", "country_exports"]))
-        assert partitions == set(COUNTRY_CODES) - {"KEN"}
+        event = instance.get_latest_materialization_event(AssetKey(["raw", "country_exports"]))
+        loads = {x["country_code"]: x["status"] for x in event.asset_materialization.metadata["loads"].value}
+        assert loads == {**{c: "loaded" for c in COUNTRY_CODES}, "KEN": "failed"}
         assert instance.get_latest_materialization_event(AssetKey(["marts", "fct_cases"])) is not None
         assert instance.get_latest_materialization_event(AssetKey(["published", "marts"])) is None
+    [run] = recent_runs(home)
+    assert run["outcome"] == "blocked"
+    assert "intermediate/int_exports__latest:every_ready_export_loaded" in run["failing_checks"]
     assert "enabled: false" in (home / "dagster/dagster.yaml").read_text()
 
 

@@ -14,17 +14,14 @@ import duckdb
 import pytest
 
 from orchestration.generator import generate_exports
-from orchestration.publish import PublishError, publish
+from orchestration.publish import PUBLISHED_TABLES, PublishError, publish
 from tests.conftest import cpwh
 
 READER = textwrap.dedent(
     """
     import sys, time, duckdb
     import os
-    path, stop = sys.argv[1], sys.argv[2]
-    tables = ["mart_indicators", "mart_sex_differences", "mart_data_quality", "mart_caseload_profile",
-              "mart_concerns_by_sex_age", "mart_services_care_closure", "dim_country", "dim_concern_category",
-              "dim_service_category", "dim_care_category", "dim_closure_category"]
+    path, stop, tables = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
     reads, publications, deadline = 0, set(), time.time() + 600
     while not os.path.exists(stop) and time.time() < deadline:
         with duckdb.connect(path, read_only=True) as con:
@@ -56,7 +53,7 @@ def _digest(path) -> str:
 def test_readers_never_see_a_half_written_file(small_home, tmp_path):
     published, stop = small_home / "published/marts.duckdb", tmp_path / "stop"
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(published), str(stop)],
+        [sys.executable, "-c", READER, str(published), str(stop), ",".join(PUBLISHED_TABLES)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

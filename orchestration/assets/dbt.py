@@ -1,29 +1,43 @@
 """The dbt project as Dagster assets; dbt tests become asset checks.
 
 Groups come from dbt (``meta.dagster.group`` per folder in dbt_project.yml) and the raw sources
-resolve to the ``raw/country_exports`` asset through their ``meta`` (see _raw__sources.yml).
+resolve to the ``raw/country_exports`` asset through their ``meta`` (see _raw__sources.yml). The
+manifest is prepared at build time (see ``orchestration/dbt_project.py``), not when this is imported.
 """
 
-import os
+import json
 
-from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.paths import DBT_PROJECT_DIR
-from orchestration.settings import OFFLINE_ENVIRONMENT, use_this_python_environment
+from orchestration.dbt_project import dbt_project
+from orchestration.quality import load_suites
+from orchestration.resources import WarehouseResource
 
-use_this_python_environment()
-for _key, _value in OFFLINE_ENVIRONMENT.items():
-    os.environ.setdefault(_key, _value)
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 if not dbt_project.manifest_path.exists():
-    # A fresh clone has no manifest yet: parse once (offline, a few seconds).
-    dbt_project.preparer.prepare(dbt_project)
+    raise FileNotFoundError(
+        f"{dbt_project.manifest_path} is missing: run 'make setup' (or 'cpwh build', which prepares it)"
+    )
 
-translator = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+# The models a Great Expectations suite guards (the suites name them in their meta): they show the kind too.
+GUARDED_BY_SUITES = {AssetKey(list(suite.asset)) for suite in load_suites()}
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """dbt's own translation (groups and owners from meta.dagster), plus the great_expectations kind."""
+
+    def get_asset_spec(self, manifest, unique_id, project):
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.key in GUARDED_BY_SUITES:
+            return spec.merge_attributes(kinds={"great_expectations"})
+        return spec
+
+
+translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator)
-def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    # The run id ties each row that the data-quality trend appends to this run's history.
+    variables = json.dumps({"cpwh_run_id": context.run_id})
+    yield from dbt.cli(["build", "--vars", variables], context=context).stream()

@@ -1,17 +1,23 @@
-"""Raw country exports: one asset partitioned by country, loaded by the generic loader."""
+"""Raw country exports: one asset partitioned by country, loaded by the generic loader.
+
+A full build materialises every partition in one run (single-run backfill policy); the landing-zone
+sensor materialises one country's partition, and the rest of the build follows in the same run."""
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetSpec,
-    Failure,
+    BackfillPolicy,
+    Backoff,
     MaterializeResult,
     MetadataValue,
+    RetryPolicy,
     StaticPartitionsDefinition,
-    asset,
+    multi_asset,
 )
 
 from orchestration.profiles import COUNTRY_CODES, get_profile
-from orchestration.profiles.loader import CountryLoadError, load_country
+from orchestration.profiles.loader import CountryLoadError, ensure_all_raw_tables, load_country, ready_exports
 from orchestration.resources import WarehouseResource
 
 country_partitions = StaticPartitionsDefinition(list(COUNTRY_CODES))
@@ -21,68 +27,97 @@ LEDGER_TABLES = {
 }
 
 
-@asset(
-    key=["raw", "country_exports"],
-    partitions_def=country_partitions,
-    group_name="raw",
-    kinds={"duckdb", "python"},
-    pool="duckdb_warehouse",
-    description=(
-        "Every ready export (landing/<ISO3>/<date>/_READY) of the partition's country, loaded into "
-        "raw.<iso3>__<table> with every source row kept as text and its lineage (file, sheet, row, "
-        "checksum, load id). Re-loading the same files changes nothing."
-    ),
-)
-def country_exports(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    profile = get_profile(context.partition_key)
-    try:
-        loads = load_country(warehouse.database, warehouse.landing_path, profile)
-    except CountryLoadError as error:
-        context.log.error(str(error))
-        raise Failure(description=str(error)) from None
-    rows = {}
-    for load in loads:
-        for table, count in load.rows.items():
-            rows[f"{load.export_date} {table}"] = count
-    context.log.info(f"{profile.country_code}: {[(x.export_date, x.status) for x in loads]}")
-    return MaterializeResult(
-        metadata={
-            "exports": MetadataValue.json([{"export_date": x.export_date, "status": x.status} for x in loads]),
-            "rows_loaded": MetadataValue.json(rows),
-            "exports_loaded": sum(x.status == "loaded" for x in loads),
-            "exports_unchanged": sum(x.status == "unchanged" for x in loads),
-        }
-    )
+EXPORTS_KEY = AssetKey(["raw", "country_exports"])
 
 
 def _raw_table_specs() -> list[AssetSpec]:
-    """The raw tables the loader writes, as assets downstream of it: dbt's sources resolve to these
-    (dagster-dbt gives each source its own key), so the graph runs from the export files to the marts."""
+    """The raw tables the loader writes, as assets of the same op: dbt's sources resolve to these
+    (dagster-dbt gives each source its own key), so dbt runs after the load in the same run and the
+    graph runs from the export files to the marts."""
     specs = []
     for code in COUNTRY_CODES:
         profile = get_profile(code)
         for table in profile.tables:
-            name = profile.raw_table_name(table.table)
             where = (
                 f"sheet {table.sheet!r}" if table.sheet else ("nested " + table.nested_in if table.nested_in else "")
             )
             specs.append(
                 AssetSpec(
-                    key=["raw", name],
-                    deps=[country_exports],
+                    key=["raw", profile.raw_table_name(table.table)],
+                    deps=[EXPORTS_KEY],
                     group_name="raw",
                     kinds={"duckdb"},
+                    owners=["team:data-engineering"],
                     description=f"{profile.country_name} export rows ({where or 'file'}), written by "
-                    f"raw/country_exports partition {code}: every source row as text with its lineage.",
+                    f"raw/country_exports: every source row as text with its lineage.",
                 )
             )
     for name, description in LEDGER_TABLES.items():
         specs.append(
             AssetSpec(
-                key=["raw", name], deps=[country_exports], group_name="raw", kinds={"duckdb"}, description=description
+                key=["raw", name],
+                deps=[EXPORTS_KEY],
+                group_name="raw",
+                kinds={"duckdb"},
+                owners=["team:data-engineering"],
+                description=description,
             )
         )
     return specs
 
 
 raw_tables = _raw_table_specs()
+EXPORTS_SPEC = AssetSpec(
+    key=EXPORTS_KEY,
+    group_name="raw",
+    kinds={"duckdb", "python"},
+    owners=["team:data-engineering"],
+    description=(
+        "Every ready export (landing/<ISO3>/<date>/_READY) of the run's countries, loaded into "
+        "raw.<iso3>__<table> with every source row kept as text and its lineage (file, sheet, row, "
+        "checksum, load id). Re-loading the same files changes nothing. An export that cannot be read "
+        "is recorded as failed in raw.export_loads (the blocking check every_ready_export_loaded then "
+        "stops publication) while the other countries load; a full build is one run over every partition."
+    ),
+)
+
+
+@multi_asset(
+    name="raw__country_exports",
+    specs=[EXPORTS_SPEC, *raw_tables],
+    partitions_def=country_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    retry_policy=RetryPolicy(max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL),
+    pool="duckdb_warehouse",
+)
+def country_exports(context: AssetExecutionContext, warehouse: WarehouseResource):
+    # Which exports this run loads is fixed now: an export landing while it runs waits for the next run.
+    countries = list(context.partition_keys)
+    ensure_all_raw_tables(warehouse.database, [get_profile(code) for code in COUNTRY_CODES])
+    folders = {code: ready_exports(warehouse.landing_path, code) for code in countries}
+    loads = []
+    for code in countries:
+        try:
+            results = load_country(warehouse.database, warehouse.landing_path, get_profile(code), folders[code])
+        except CountryLoadError as error:
+            context.log.error(str(error))
+            results = error.results
+        loads.extend(results)
+    failed = [x for x in loads if x.status == "failed"]
+    context.log.info(f"{len(loads)} export(s) of {', '.join(countries)}: {len(failed)} failed")
+    yield MaterializeResult(
+        asset_key=EXPORTS_KEY,
+        metadata={
+            "loads": MetadataValue.json([x.summary() for x in loads]),
+            "exports_loaded": sum(x.status == "loaded" for x in loads),
+            "exports_unchanged": sum(x.status == "unchanged" for x in loads),
+            "exports_failed": len(failed),
+        },
+    )
+    rows: dict[str, int] = {}
+    for load in loads:
+        for table, count in load.rows.items():
+            rows[table] = rows.get(table, 0) + count
+    for spec in raw_tables:
+        table = spec.key.path[-1]
+        yield MaterializeResult(asset_key=spec.key, metadata={"rows_in_this_run": rows.get(table, 0)})

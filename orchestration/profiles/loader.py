@@ -37,6 +37,10 @@ READY_MARKER = "_READY"
 class CountryLoadError(Exception):
     """One or more exports of a country could not be loaded (the others were)."""
 
+    def __init__(self, message: str, results: list[ExportLoad]):
+        super().__init__(message)
+        self.results = results
+
 
 @dataclass
 class ExportLoad:
@@ -46,6 +50,17 @@ class ExportLoad:
     load_id: str | None = None
     rows: dict[str, int] = field(default_factory=dict)  # raw table -> rows
     error: str | None = None
+
+    def summary(self) -> dict:
+        """What Dagster's metadata and the run history keep of this load (never a row's content)."""
+        return {
+            "country_code": self.country,
+            "export_date": self.export_date,
+            "status": self.status,
+            "load_id": self.load_id,
+            "rows": sum(self.rows.values()),
+            "error": self.error,
+        }
 
 
 def ready_exports(landing: Path, country: str) -> list[Path]:
@@ -73,6 +88,16 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, profile: Profile) -> None:
             columns["case_id"] = "VARCHAR"
         ddl = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
         con.execute(f"create table if not exists raw.{profile.raw_table_name(spec.table)} ({ddl})")
+
+
+def ensure_all_raw_tables(database: Path, profiles: list[Profile]) -> None:
+    """Every profile's raw tables exist (empty until loaded), whichever countries a run loads."""
+    con = connect(database)
+    try:
+        for profile in profiles:
+            ensure_raw_tables(con, profile)
+    finally:
+        con.close()
 
 
 def _sha256(path: Path) -> str:
@@ -134,11 +159,9 @@ def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) 
         return result
     fingerprint = "|".join([country, export_date, *sorted(f"{p.name}:{c}" for p, c in checksums.items())])
     result.load_id = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
-    already = con.execute(
-        "select count(*) from raw.export_loads where load_id = ? and status = 'loaded'", [result.load_id]
-    ).fetchone()[0]
-    if already:
+    if _already_loaded(con, result):
         result.status = "unchanged"
+        result.rows = _rows_of(con, result.load_id)
         return result
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     con.begin()
@@ -159,6 +182,31 @@ def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) 
         result.status, result.rows, result.error = "failed", {}, str(error)
         _record(con, result, loaded_at)
     return result
+
+
+def _already_loaded(con, result: ExportLoad) -> bool:
+    """These exact files are in the warehouse. If a later attempt at the same export failed (a broken
+    copy, since put right), record them as loaded again so that the failure no longer counts."""
+    loaded = con.execute(
+        "select count(*) from raw.export_loads where load_id = ? and status = 'loaded'", [result.load_id]
+    ).fetchone()[0]
+    if not loaded:
+        return False
+    latest = con.execute(
+        "select load_id, status from raw.export_loads where country = ? and export_date = ?"
+        " order by loaded_at desc limit 1",
+        [result.country, result.export_date],
+    ).fetchone()
+    if latest != (result.load_id, "loaded"):
+        _record(con, ExportLoad(result.country, result.export_date, "loaded", result.load_id))
+    return True
+
+
+def _rows_of(con, load_id: str) -> dict[str, int]:
+    rows = con.execute(
+        "select raw_table, sum(rows_loaded) from raw.export_files where load_id = ? group by raw_table", [load_id]
+    ).fetchall()
+    return {table: int(count) for table, count in rows}
 
 
 def _load_file(con, profile: Profile, path: Path, spec, checksum: str, result: ExportLoad, loaded_at) -> None:
@@ -218,18 +266,24 @@ def _is_date(text: str) -> bool:
         return False
 
 
-def load_country(database: Path, landing: Path, profile: Profile) -> list[ExportLoad]:
-    """Load every ready export of one country; raise ``CountryLoadError`` if any failed."""
+def load_country(
+    database: Path, landing: Path, profile: Profile, folders: list[Path] | None = None
+) -> list[ExportLoad]:
+    """Load every ready export of one country (or the given ones, as a run fixed them when it
+    started); raise ``CountryLoadError``, carrying every result, if any failed."""
+    if folders is None:
+        folders = ready_exports(landing, profile.country_code)
     con = connect(database)
     try:
         ensure_raw_tables(con, profile)
-        results = [load_export(con, profile, folder) for folder in ready_exports(landing, profile.country_code)]
+        results = [load_export(con, profile, folder) for folder in folders]
     finally:
         con.close()
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise CountryLoadError(
             f"{profile.country_code}: {len(failed)} of {len(results)} export(s) could not be loaded; earlier good "
-            "exports stay in the warehouse.\n" + "\n".join(f"- {r.export_date}: {r.error}" for r in failed)
+            "exports stay in the warehouse.\n" + "\n".join(f"- {r.export_date}: {r.error}" for r in failed),
+            results,
         )
     return results

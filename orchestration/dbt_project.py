@@ -1,0 +1,40 @@
+"""The dbt project as dagster-dbt knows it. Only a definition: its manifest is prepared at build
+time (``make`` runs ``dagster-dbt project prepare-and-package --file orchestration/dbt_project.py``,
+``cpwh build`` prepares it when missing or older than the dbt files), never when code is imported."""
+
+import fcntl
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from orchestration.paths import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # this environment's dbt, activated or not
+
+
+def manifest_is_stale() -> bool:
+    """True when the manifest is missing or older than a file dbt parses."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests"):
+        sources.extend(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
+    return any(p.stat().st_mtime > built for p in sources)
+
+
+def prepare_manifest() -> None:
+    """Parse the dbt project (offline, a few seconds) when its manifest is stale; one process at a time."""
+    if not manifest_is_stale():
+        return
+    lock = DBT_PROJECT_DIR / "target" / ".prepare.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if manifest_is_stale():  # another process may have prepared it while we waited
+            # What dagster-dbt's prepare step runs (`dbt parse`), with this environment's dbt.
+            dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+            dbt.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
