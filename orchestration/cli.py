@@ -8,6 +8,7 @@ some exports could not be loaded; the errors are printed).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -29,6 +30,13 @@ def _countries(text: str) -> list[str]:
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown country code(s) {unknown}; known: {', '.join(COUNTRY_CODES)}")
     return codes
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _scale(text: str) -> float:
@@ -101,6 +109,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     settings.export_to_environment()
     settings.ensure_dagster_home()
+    if args.accept_drop:
+        os.environ["CPWH_ACCEPT_DROP"] = ",".join(args.accept_drop)
     from dagster import DagsterInstance
 
     from orchestration.automation.history import TRIGGER_TAG, recent_runs
@@ -184,10 +194,21 @@ def _print_frame(frame, output_format: str, max_rows: int) -> None:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    path = _published_or_warehouse(Settings.from_env(args.home, None), args.warehouse)
+    settings = Settings.from_env(args.home, None)
+    path = _published_or_warehouse(settings, args.warehouse)
     if path is None:
         return EXIT_FAILED
-    con = duckdb.connect(str(path), read_only=True)
+    # Read-only, and no file reads, writes or attaches: a query sees this database and nothing else
+    # (the raw exports hold names); the configuration is locked so a query cannot turn that back on.
+    con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
+    if args.warehouse:  # the staging views pseudonymise ids with the keyed function dbt registers
+        from orchestration.pseudonym import load_key, pseudonym
+
+        key = load_key(settings.home)
+        con.create_function(
+            "cpwh_pseudonym", lambda c, i: pseudonym(key, c, i.strip()), ["VARCHAR", "VARCHAR"], "VARCHAR"
+        )
+    con.execute("set lock_configuration = true")
     try:
         frame = con.execute(args.query).df()
     except duckdb.Error as error:
@@ -237,7 +258,9 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--scale", type=_scale, default=1.0, help="1 = about 91,500 in-scope children (0.001-100)")
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--as-of", type=date.fromisoformat, default=date(2023, 12, 31), help="export date")
-    generate.add_argument("--snapshots", type=int, default=1, help="K monthly full exports ending on --as-of")
+    generate.add_argument(
+        "--snapshots", type=_at_least_one, default=1, help="K monthly full exports ending on --as-of (1 or more)"
+    )
     generate.add_argument(
         "--defects", default="default", help="'default' (per-country rates), 'none', or rates like D1=0.05,D10=0.02"
     )
@@ -258,6 +281,12 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
     build.add_argument("--countries", type=_countries, default=list(COUNTRY_CODES))
     build.add_argument("--verbose", action="store_true", help="show every Dagster event")
+    build.add_argument(
+        "--accept-drop",
+        type=_countries,
+        default=[],
+        help="publish although these countries lose more than half of their children in scope (a real drop)",
+    )
     build.set_defaults(func=cmd_build)
 
     sql = commands.add_parser("sql", help="query the published marts read-only (--warehouse: the full warehouse)")
@@ -286,7 +315,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `cpwh sql ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

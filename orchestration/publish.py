@@ -92,19 +92,59 @@ class Publication:
     exports_used: dict[str, str]  # country -> export date
 
 
-def publish(warehouse: Path, home: Path, run_id: str | None = None) -> Publication:
-    """Write the published copy and swap it in."""
+def publish(
+    warehouse: Path, home: Path, run_id: str | None = None, accept_drop: frozenset[str] = frozenset()
+) -> Publication:
+    """Write the published copy, check it against the current one, and swap it in. ``accept_drop``
+    names countries whose fall in children (see ``guard_against_drops``) is accepted as real."""
     target = published_path(home)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".marts-{uuid.uuid4().hex}.duckdb")
     try:
         publication = _write(warehouse, staging, run_id)
         _validate_before_swap(staging)
+        if target.exists():
+            guard_against_drops(target, staging, accept_drop)
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)
         staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
     return publication
+
+
+DROP_LIMIT = 0.5  # a country may not lose more than half of its children in scope from one publication to the next
+
+
+def _children_by_country(path: Path) -> tuple[dict[str, float], dict[str, str]]:
+    """Children in scope per country (a suppressed count reads as 0), and the export each rests on."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        children = con.execute(
+            "select country_code, coalesce(value, 0) from mart_indicators where indicator_id = 'children_in_scope'"
+            " and dimension = 'total' and country_code <> 'ALL'"
+        ).fetchall()
+        exports = con.execute("select country_code, cast(export_date as varchar) from publication_exports").fetchall()
+    return {c: float(n) for c, n in children}, dict(exports)
+
+
+def guard_against_drops(current: Path, candidate: Path, accept_drop: frozenset[str]) -> None:
+    """Refuse a publication in which a country vanishes or loses more than half of its children in
+    scope: far more often a broken export (unreadable dates, a partial file) than a real change."""
+    (before, _), (after, exports) = _children_by_country(current), _children_by_country(candidate)
+    refused = []
+    for country, children in sorted(before.items()):
+        now = after.get(country, 0.0)
+        if children > 0 and now < DROP_LIMIT * children and not accept_drop & {country, "ALL"}:
+            refused.append(
+                f"{country} (export {exports.get(country, 'none')}): children in scope would fall from "
+                f"{children:,.0f} to {now:,.0f}"
+            )
+    if refused:
+        raise PublishError(
+            "refused: " + "; ".join(refused) + f" (more than {DROP_LIMIT:.0%} lost against the current publication). "
+            "If the drop is real, build again with --accept-drop "
+            + ",".join(r[:3] for r in refused)
+            + " (or CPWH_ACCEPT_DROP)"
+        )
 
 
 def _validate_before_swap(path: Path) -> None:

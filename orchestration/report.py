@@ -300,12 +300,12 @@ after a Benjamini-Hochberg correction across all countries and concerns.</p>{_se
 <p class="note">The review found closure fields recorded inconsistently. Rates of each defect (exports.md D1-D13) in the
 latest export, over the records each rule applies to.</p>
 {_closure_quality(quality)}{_quality_table(quality)}
-<h2>Data quality, build after build</h2>
+<h2 id="quality-trend">Data quality, build after build</h2>
 <p class="note">Each defect's rate (D1-D13) in each country's latest export at every build; a ring marks a rate
 that jumped (at least doubled and rose by 1 point or more) since the build before, which the warning check
 assert_quality_rates_did_not_jump reports.</p>
 {_trend_small_multiples(trend)}
-<h2>Recent builds</h2>
+<h2 id="recent-builds">Recent builds</h2>
 <p class="note">From the run history ($CPWH_HOME/history.sqlite): every attempt, with its outcome.</p>
 {_build_history(home)}
 </body></html>

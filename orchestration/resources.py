@@ -21,13 +21,18 @@ class WarehouseResource(ConfigurableResource):
     home: str
     landing: str
     lock_wait_seconds: int = 6 * 3600  # a queued build waits for the running one
+    accept_drop: str = ""  # countries (or ALL) whose large fall in children is accepted as real
 
     _lock: WriterLock | None = PrivateAttr(default=None)
     _writing_since: str | None = PrivateAttr(default=None)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
-        return cls(home=str(settings.home), landing=str(settings.landing))
+        return cls(home=str(settings.home), landing=str(settings.landing), accept_drop=",".join(settings.accept_drop))
+
+    @property
+    def accepted_drops(self) -> frozenset[str]:
+        return frozenset(c.strip().upper() for c in self.accept_drop.split(",") if c.strip())
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._lock = WriterLock(Path(self.home))

@@ -56,6 +56,7 @@ class Settings:
     schedule_timezone: str = "UTC"
     sensor_interval_seconds: int = 30
     settle_seconds: float = 30.0
+    accept_drop: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, home: str | Path | None = None, landing: str | Path | None = None) -> Settings:
@@ -68,6 +69,9 @@ class Settings:
             schedule_timezone=os.environ.get("CPWH_SCHEDULE_TIMEZONE") or cls.schedule_timezone,
             sensor_interval_seconds=int(os.environ.get("CPWH_SENSOR_INTERVAL_SECONDS") or cls.sensor_interval_seconds),
             settle_seconds=float(os.environ.get("CPWH_SENSOR_SETTLE_SECONDS") or cls.settle_seconds),
+            accept_drop=tuple(
+                c.strip().upper() for c in os.environ.get("CPWH_ACCEPT_DROP", "").split(",") if c.strip()
+            ),
         )
 
     @property

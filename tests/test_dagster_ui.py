@@ -94,7 +94,7 @@ def _published_tables(path: Path) -> dict[str, list]:
 
 def _report_figures(path: Path) -> str:
     """The report up to the run-by-run sections, without the times it was built and written."""
-    page = path.read_text(encoding="utf-8").split("<h2>Data quality, build after build")[0]
+    page = path.read_text(encoding="utf-8").split('<h2 id="quality-trend">Data quality, build after build')[0]
     return re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}( UTC)?", "<time>", page)
 
 

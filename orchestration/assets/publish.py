@@ -24,7 +24,9 @@ MART_KEYS = [AssetKey(["marts", name]) for name in PUBLISHED_TABLES]
     description="published/marts.duckdb: the aggregate marts with small cells suppressed, swapped in atomically.",
 )
 def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    publication = publish_marts(warehouse.database, Path(warehouse.home), run_id=context.run_id)
+    publication = publish_marts(
+        warehouse.database, Path(warehouse.home), run_id=context.run_id, accept_drop=warehouse.accepted_drops
+    )
     path = published_path(Path(warehouse.home))
     context.log.info(f"published {sum(publication.rows.values())} rows to {path}")
     return MaterializeResult(

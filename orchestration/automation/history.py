@@ -95,6 +95,13 @@ def _partitions(tags: dict[str, str]) -> str:
     return f"{start}...{end}" if start else ""
 
 
+def _innermost(error) -> str:
+    """Dagster wraps the cause ("Error occurred while executing op …"): keep what went wrong."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def _check_name(data) -> str:
     return f"{data.asset_key.to_user_string()}:{data.check_name}"
 
@@ -121,7 +128,7 @@ def summarise_run(instance: DagsterInstance, run_id: str, started_at: str | None
         if event.event_type == DagsterEventType.RUN_START and not started_at:
             record.started_at = datetime.fromtimestamp(entry.timestamp, UTC).isoformat(timespec="seconds")
         elif event.event_type == DagsterEventType.STEP_FAILURE:
-            errors.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
+            errors.append(f"{event.step_key}: {_innermost(event.step_failure_data.error)}")
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.asset_check_evaluation_data
             if not data.passed:

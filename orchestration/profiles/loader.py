@@ -9,8 +9,9 @@ earlier exports in place.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -76,8 +77,10 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, profile: Profile) -> None:
     con.execute("create schema if not exists raw")
     con.execute(
         "create table if not exists raw.export_loads (load_id varchar, country varchar, export_date date,"
-        " status varchar, error varchar, loaded_at timestamp)"
+        " status varchar, error varchar, loaded_at timestamp, export_folder varchar)"
     )
+    # Warehouses from before the ledger named folders: add the column.
+    con.execute("alter table raw.export_loads add column if not exists export_folder varchar")
     con.execute(
         "create table if not exists raw.export_files (load_id varchar, country varchar, export_date date,"
         " source_file varchar, source_sheet varchar, raw_table varchar, file_sha256 varchar, rows_loaded bigint)"
@@ -108,8 +111,24 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _check_inside_landing(folder: Path) -> None:
+    """Links are not followed out of the landing zone (landing/<ISO3>/<date>/): a folder or file that
+    leads elsewhere could make the warehouse read any file on the machine."""
+    landing = folder.parent.parent.resolve()
+    for path in [folder, *folder.iterdir()]:
+        if not path.resolve().is_relative_to(landing):
+            raise ExportFileError(
+                path,
+                "export folder",
+                "every file of an export lies inside the landing zone",
+                "it is a link that leads outside the landing zone",
+                "Copy the export into the landing zone instead of linking to it.",
+            )
+
+
 def export_files(profile: Profile, folder: Path) -> list[tuple[Path, object]]:
     """The files of an export folder with their spec; a required file that is missing fails."""
+    _check_inside_landing(folder)
     names = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != READY_MARKER)
     found = []
     for spec in profile.files:
@@ -142,24 +161,55 @@ def _insert(con, table: str, batch: pd.DataFrame) -> None:
         con.unregister("raw_batch")
 
 
-def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) -> ExportLoad:
-    country, export_date = profile.country_code, folder.name
-    result = ExportLoad(country, export_date, status="failed")
+def _folder_date(folder: Path) -> str:
+    """The export date a folder's name gives; an export cannot come from the future."""
     try:
-        datetime.strptime(export_date, "%Y-%m-%d")
+        export_date = datetime.strptime(folder.name, "%Y-%m-%d").date()
+    except ValueError:
+        raise ExportFileError(
+            folder,
+            "export folder",
+            "landing/<ISO3>/<export_date>/ with the date as YYYY-MM-DD",
+            "the name is not a date",
+        ) from None
+    if export_date > date.today():
+        raise ExportFileError(
+            folder,
+            "export folder",
+            "an export is dated on or before the day it is loaded",
+            f"the export date {export_date} is after today ({date.today()})",
+            "Rename the folder to the date the export was taken.",
+        )
+    return folder.name
+
+
+def _unexpected(folder: Path, error: Exception) -> str:
+    """An error the readers did not foresee, said without quoting any value (values are personal data)."""
+    cause = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", str(error)).strip()[:300]
+    return (
+        f"{folder}: reading the export failed unexpectedly ({type(error).__name__}: {cause}) "
+        "(rule: every file of an export reads as its profile says)"
+    )
+
+
+def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) -> ExportLoad:
+    country = profile.country_code
+    result = ExportLoad(country, folder.name, status="failed")
+    try:
+        _folder_date(folder)
         files = export_files(profile, folder)
         checksums = {path: _sha256(path) for path, _ in files}
-    except (ExportFileError, ValueError, OSError) as error:
-        result.error = (
-            str(error)
-            if not isinstance(error, ValueError)
-            else (f"{folder}: export folder name is not a date YYYY-MM-DD (rule: landing/<ISO3>/<export_date>/)")
-        )
-        _record(con, result)
+    except ExportFileError as error:
+        result.error = str(error)
+        _record(con, result, folder=folder)
         return result
-    fingerprint = "|".join([country, export_date, *sorted(f"{p.name}:{c}" for p, c in checksums.items())])
+    except OSError as error:
+        result.error = _unexpected(folder, error)
+        _record(con, result, folder=folder)
+        return result
+    fingerprint = "|".join([country, folder.name, *sorted(f"{p.name}:{c}" for p, c in checksums.items())])
     result.load_id = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
-    if _already_loaded(con, result):
+    if _already_loaded(con, result, folder):
         result.status = "unchanged"
         result.rows = _rows_of(con, result.load_id)
         return result
@@ -169,22 +219,37 @@ def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) 
         for spec in profile.tables:
             con.execute(
                 f"delete from raw.{profile.raw_table_name(spec.table)} where _country = ? and _export_date = ?",
-                [country, export_date],
+                [country, folder.name],
             )
-        con.execute("delete from raw.export_files where country = ? and export_date = ?", [country, export_date])
+        con.execute("delete from raw.export_files where country = ? and export_date = ?", [country, folder.name])
         for path, spec in files:
             _load_file(con, profile, path, spec, checksums[path], result, loaded_at)
+        _require_cases(profile, folder, result)
         result.status = "loaded"
-        _record(con, result, loaded_at)
+        _record(con, result, loaded_at, folder)
         con.commit()
-    except ExportFileError as error:
+    except Exception as error:  # noqa: BLE001 - every failure is recorded and blocks publication
         con.rollback()
-        result.status, result.rows, result.error = "failed", {}, str(error)
-        _record(con, result, loaded_at)
+        message = str(error) if isinstance(error, ExportFileError) else _unexpected(folder, error)
+        result.status, result.rows, result.error = "failed", {}, message
+        _record(con, result, loaded_at, folder)
     return result
 
 
-def _already_loaded(con, result: ExportLoad) -> bool:
+def _require_cases(profile: Profile, folder: Path, result: ExportLoad) -> None:
+    """An export with no case rows (a header-only file, say) would empty its country: refuse it."""
+    case_table = profile.raw_table_name(profile.harmonise["case_tables"][0])
+    if result.rows.get(case_table, 0) == 0:
+        raise ExportFileError(
+            folder,
+            case_table,
+            "an export holds at least one case row",
+            "no case rows were read (the files hold a header only, or nothing)",
+            "The country keeps its last good export; send a complete export.",
+        )
+
+
+def _already_loaded(con, result: ExportLoad, folder: Path) -> bool:
     """These exact files are in the warehouse. If a later attempt at the same export failed (a broken
     copy, since put right), record them as loaded again so that the failure no longer counts."""
     loaded = con.execute(
@@ -198,7 +263,7 @@ def _already_loaded(con, result: ExportLoad) -> bool:
         [result.country, result.export_date],
     ).fetchone()
     if latest != (result.load_id, "loaded"):
-        _record(con, ExportLoad(result.country, result.export_date, "loaded", result.load_id))
+        _record(con, ExportLoad(result.country, result.export_date, "loaded", result.load_id), folder=folder)
     return True
 
 
@@ -244,9 +309,10 @@ def _load_file(con, profile: Profile, path: Path, spec, checksum: str, result: E
         )
 
 
-def _record(con, result: ExportLoad, loaded_at: datetime | None = None) -> None:
+def _record(con, result: ExportLoad, loaded_at: datetime | None = None, folder: Path | None = None) -> None:
     con.execute(
-        "insert into raw.export_loads values (?, ?, ?, ?, ?, ?)",
+        "insert into raw.export_loads (load_id, country, export_date, status, error, loaded_at, export_folder)"
+        " values (?, ?, ?, ?, ?, ?, ?)",
         [
             result.load_id,
             result.country,
@@ -254,7 +320,26 @@ def _record(con, result: ExportLoad, loaded_at: datetime | None = None) -> None:
             result.status,
             result.error,
             loaded_at or datetime.now(UTC).replace(tzinfo=None),
+            folder.name if folder is not None else result.export_date,
         ],
+    )
+
+
+def withdraw_missing_failures(con, country: str, folders: list[Path]) -> None:
+    """A failed export whose folder has left the landing zone (renamed, removed) no longer blocks."""
+    present = [f.name for f in folders]
+    con.execute(
+        """
+        insert into raw.export_loads (load_id, country, export_date, status, error, loaded_at, export_folder)
+        select null, country, export_date, 'withdrawn', 'the export folder is no longer in the landing zone',
+               now()::timestamp, export_folder
+        from (
+            select *, row_number() over (partition by export_folder order by loaded_at desc) as attempt
+            from raw.export_loads where country = ? and export_folder is not null
+        )
+        where attempt = 1 and status = 'failed' and not list_contains(?, export_folder)
+        """,
+        [country, present],
     )
 
 
@@ -277,6 +362,7 @@ def load_country(
     try:
         ensure_raw_tables(con, profile)
         results = [load_export(con, profile, folder) for folder in folders]
+        withdraw_missing_failures(con, profile.country_code, folders)
     finally:
         con.close()
     failed = [r for r in results if r.status == "failed"]

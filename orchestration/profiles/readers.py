@@ -35,7 +35,49 @@ class ExportFileError(Exception):
         super().__init__(message + (f". {hint}" if hint else ""))
 
 
+# Columns the loader adds to every raw row (and the key a nested service gets): no source column may
+# take one of these names, or it would overwrite the lineage.
+RESERVED_COLUMNS = frozenset(
+    (
+        "_country",
+        "_export_date",
+        "_source_file",
+        "_source_sheet",
+        "_source_row",
+        "_item_index",
+        "_file_sha256",
+        "_load_id",
+        "_loaded_at",
+    )
+)
+
+
+def _check_column_names(file: Path, where: str, spec: TableSpec, header: list[str]) -> None:
+    names = [raw_column_name(spec.field_name(h)) for h in header if h is not None and str(h).strip()]
+    reserved = sorted({n for n in names if n in RESERVED_COLUMNS})
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if reserved or repeated:
+        detail = "; ".join(
+            part
+            for part in (
+                f"column(s) named like lineage columns: {', '.join(reserved)}" if reserved else "",
+                f"column(s) that appear more than once (ignoring case and punctuation): {', '.join(repeated)}"
+                if repeated
+                else "",
+            )
+            if part
+        )
+        raise ExportFileError(
+            file,
+            where,
+            "each column appears once and none takes the name of a lineage column",
+            detail,
+            "Re-export the file from Primero without the added or duplicated columns.",
+        )
+
+
 def _check_header(file: Path, where: str, spec: TableSpec, header: list[str], delimiter: str | None) -> None:
+    _check_column_names(file, where, spec, header)
     missing = [c for c in spec.required_headers if c not in header]
     if not missing:
         return
@@ -110,10 +152,20 @@ def _csv_error(file: Path, spec: FileSpec, message: str) -> ExportFileError:
             f"every row has the header's {found.group(1)} fields",
             f"the row has {found.group(2)} fields (truncated, or a stray delimiter)",
         )
+    size = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size: ?(\d+) bytes", message)
+    if size:
+        return ExportFileError(
+            file,
+            where,
+            f"a line is at most {int(size.group(1)):,} bytes",
+            f"the line has {int(size.group(2)):,} bytes (a runaway field, or a quote never closed)",
+            "Remove the oversized value from the export, or check the file's quoting.",
+        )
     if "unterminated quote" in message:
         return ExportFileError(file, where, "quoted values are closed", "a quoted value is never closed (truncated?)")
     if "unicode" in message.lower():
         return ExportFileError(file, where, f"the file is {spec.encoding}", "undecodable bytes")
+    # Only DuckDB's first line: the next ones quote the offending row, which holds personal data.
     first_line = message.splitlines()[0][:200]
     return ExportFileError(file, where, "the file is a well-formed CSV", first_line)
 
@@ -204,16 +256,28 @@ def read_jsonl(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | No
     nested = [t for t in spec.tables if t.nested_in]
     if file.stat().st_size == 0:
         raise ExportFileError(file, "line 1", "one JSON object a line", "the file is empty")
-    records, children, seen_keys = [], {t.table: [] for t in nested}, set()
+    records, children, seen_keys, checked_keys = [], {t.table: [] for t in nested}, set(), set()
     with open(file, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             record = _parse_line(file, number, line)
+            keys = tuple(record)
+            if keys not in checked_keys:  # most lines share their keys: check each set once
+                _check_column_names(file, f"line {number}", cases, list(keys))
+                checked_keys.add(keys)
             seen_keys.update(record)
             records.append({"_source_row": number, **{k: _json_text(v) for k, v in record.items()}})
             for table in nested:
-                for index, item in enumerate(record.get(table.nested_in) or []):
+                items = record.get(table.nested_in) or []
+                if not isinstance(items, list):
+                    raise ExportFileError(
+                        file,
+                        f"line {number}",
+                        f"{table.nested_in} is a list of objects",
+                        f"{table.nested_in} holds a JSON {type(items).__name__}",
+                    )
+                for index, item in enumerate(items):
                     item = item if isinstance(item, dict) else {"value": item}
                     children[table.table].append(
                         {
