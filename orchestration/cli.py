@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -126,19 +127,42 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     job = defs.resolve_job_def("build")
     quiet = {"loggers": {"console": {"config": {"log_level": "DEBUG" if args.verbose else "CRITICAL"}}}}
+    log = settings.home / "logs" / f"build-{time.strftime('%Y%m%dT%H%M%S')}.log"
     exit_code = EXIT_OK
     with DagsterInstance.get() as instance:
         for block in _contiguous_blocks(args.countries):
             _progress(f"building {', '.join(block)} from {settings.landing} (Dagster job 'build')")
-            result = job.execute_in_process(
-                instance=instance,
-                tags={**full_build_tags(block), TRIGGER_TAG: "cpwh build"},
-                run_config=quiet,
-                raise_on_error=False,
-            )
+            with _output_to(None if args.verbose else log):
+                result = job.execute_in_process(
+                    instance=instance,
+                    tags={**full_build_tags(block), TRIGGER_TAG: "cpwh build"},
+                    run_config=quiet,
+                    raise_on_error=False,
+                )
             runs = [r for r in recent_runs(settings.home, 20) if r["run_id"] == result.run_id]
             exit_code = max(exit_code, _report_run(runs[0] if runs else None, settings))
+    if not args.verbose:
+        _progress(f"dbt's full output: {log}")
     return exit_code
+
+
+@contextmanager
+def _output_to(log: Path | None):
+    """Send what the build writes to standard output (dbt's log lines) to an owner-only log file."""
+    if log is None:
+        yield
+        return
+    log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sys.stdout.flush()
+    saved, target = os.dup(1), os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(target, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(target)
 
 
 def _report_run(run: dict | None, settings: Settings) -> int:

@@ -4,6 +4,8 @@ compared child by child with what the generator intended."""
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 
@@ -11,6 +13,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
 
 from orchestration.generator import generate_exports
 from orchestration.profiles import COUNTRY_CODES
@@ -198,3 +202,52 @@ def test_latest_complete_export_is_used_and_older_ones_reconcile(tmp_path):
             ("UKR", "2023-11-30", True, True),
             ("UKR", "2023-12-31", False, True),
         ]
+
+
+def _words(text: str) -> list[str]:
+    """Text as words, quotes and delimiters removed, the same way for values and for files."""
+    return re.sub(r"[\"'<>(){}\[\];|=,:\\]+", " ", text).split()
+
+
+def _leaks(text: str, personal: set[str]) -> set[str]:
+    """The personal values that appear in the text, word for word."""
+    by_first: dict[str, list[tuple[str, list[str]]]] = {}
+    for value in personal:
+        words = _words(value)
+        if words and len(" ".join(words)) >= 4:
+            by_first.setdefault(words[0], []).append((value, words))
+    found, words = set(), _words(text)
+    for i, word in enumerate(words):
+        for value, value_words in by_first.get(word, ()):
+            if words[i : i + len(value_words)] == value_words:
+                found.add(value)
+    return found
+
+
+def test_no_personal_data_in_files_logs_or_dagster_metadata(built_home):
+    """What people and the UI see outside the warehouse: the published file, the report, the quality
+    page, the build logs, the run history and every Dagster event (metadata included)."""
+    home, _, con = built_home
+    export_dates = {str(d) for (d,) in con.execute("select distinct export_date from raw.export_loads").fetchall()}
+    personal = {v for v in _personal_values(con) if v not in export_dates}
+    texts = {}
+    with duckdb.connect(str(home / "published/marts.duckdb"), read_only=True) as published:
+        for (table,) in published.execute("select table_name from information_schema.tables").fetchall():
+            texts[f"published {table}"] = published.execute(f"select * from {table}").df().to_csv()
+    for path in [*home.glob("reports/**/*.html"), *home.glob("reports/**/*.json"), *home.glob("logs/*.log")]:
+        texts[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+    with sqlite3.connect(home / "history.sqlite") as history:
+        texts["run history"] = repr(history.execute("select * from build_runs").fetchall()) + repr(
+            history.execute("select * from export_attempts").fetchall()
+        )
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster"))) as instance:
+        for run in instance.get_runs():
+            texts[f"dagster run {run.run_id}"] = "\n".join(repr(e) for e in instance.all_logs(run.run_id))
+    assert any(p.startswith("dagster run") for p in texts) and any("logs" in p for p in texts)
+    scannable = {v for v in personal if len(" ".join(_words(v))) >= 4}
+    assert len(scannable) > 1000
+    planted = "log line: " + repr(sorted(scannable)) + ' "' + '","'.join(sorted(scannable)) + '" (end)'
+    assert _leaks(planted, personal) == scannable, "the scan finds every personal value written into a text"
+    for place, text in texts.items():
+        leaked = _leaks(text, personal)
+        assert not leaked, f"{place} shows raw personal values: {sorted(leaked)[:3]}"

@@ -237,7 +237,11 @@ def test_generate_refuses_zero_snapshots(tmp_path):
 def test_sql_reads_no_file_and_writes_none(source, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(source / "MMR" / EXPORT, home / "landing" / "MMR" / EXPORT)
-    assert cpwh(["build", "--countries", "MMR"], home).returncode == 0
+    build = cpwh(["build", "--countries", "MMR"], home)
+    assert build.returncode == 0 and build.stdout == "", "dbt's output goes to the log, not the console"
+    [log] = (home / "logs").glob("build-*.log")
+    assert "dbt's full output" in build.stderr and "Completed successfully" in log.read_text()
+    assert (log.stat().st_mode & 0o777) == 0o600
     raw = home / "landing" / "MMR" / EXPORT / "cases.csv"
     for query in (f"select * from read_csv('{raw}')", f"copy (select 1) to '{tmp_path / 'x.csv'}'"):
         run = cpwh(["sql", query], home)
