@@ -1,7 +1,7 @@
 # Two commands a newcomer needs: `make run` (set up, generate default exports when the landing
 # zone is empty, build everything) and `make test`. The environment comes from requirements.lock.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
@@ -47,4 +47,4 @@ bench: setup
 	$(BIN)/python -m orchestration.bench
 
 clean:
-	rm -rf $(VENV) data dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .venv-3.13 data dbt_project/target dbt_project/logs

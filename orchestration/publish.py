@@ -99,6 +99,8 @@ def publish(
     names countries whose fall in children (see ``guard_against_drops``) is accepted as real."""
     target = published_path(home)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(".marts-*"):  # left by a build that was killed (only one build writes)
+        stale.unlink(missing_ok=True)
     staging = target.with_name(f".marts-{uuid.uuid4().hex}.duckdb")
     try:
         publication = _write(warehouse, staging, run_id)
@@ -164,7 +166,7 @@ def _validate_before_swap(path: Path) -> None:
 def _write(warehouse: Path, path: Path, run_id: str | None) -> Publication:
     con = duckdb.connect(str(path))
     try:
-        con.execute(f"attach '{warehouse}' as w (read_only)")
+        con.execute("attach ? as w (read_only)", [str(warehouse)])  # a path is bound, never pasted into SQL
         unbalanced = con.execute("select count(*) from w.intermediate.int_reconciliation where not is_balanced")
         if unbalanced.fetchone()[0]:
             raise PublishError("raw rows do not reconcile with harmonised, quarantined and duplicate rows")

@@ -30,8 +30,8 @@ telemetry:
 nux:
   enabled: false  # no first-visit "join the community" pop-up in the UI
 concurrency:
-  pools:
-    default_limit: 1  # one op at a time in the pool duckdb_warehouse
+  # No op pools: a run killed while holding a pool slot would keep it, and every later run would wait
+  # for it forever. One writer is the writer lock's job (it dies with its process).
   runs:
     # Every run of this code location writes the warehouse: runs started by the daemon (schedule,
     # sensor, UI, backfills) wait in the queue, one at a time. `cpwh build` also takes the writer lock.

@@ -20,7 +20,6 @@ MART_KEYS = [AssetKey(["marts", name]) for name in PUBLISHED_TABLES]
     group_name="published",
     kinds={"duckdb", "great_expectations"},
     owners=["team:data-engineering"],
-    pool="duckdb_warehouse",
     description="published/marts.duckdb: the aggregate marts with small cells suppressed, swapped in atomically.",
 )
 def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:

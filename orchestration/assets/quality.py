@@ -39,7 +39,6 @@ def _checks_for(suite: Suite):
     @multi_asset_check(
         name=f"gx__{suite.name}",
         specs=specs,
-        pool="duckdb_warehouse",
         description=f"Great Expectations suite expectations/{suite.name}.json",
     )
     def _suite_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):

@@ -88,7 +88,6 @@ EXPORTS_SPEC = AssetSpec(
     partitions_def=country_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     retry_policy=RetryPolicy(max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL),
-    pool="duckdb_warehouse",
 )
 def country_exports(context: AssetExecutionContext, warehouse: WarehouseResource):
     # Which exports this run loads is fixed now: an export landing while it runs waits for the next run.
