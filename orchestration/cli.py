@@ -114,7 +114,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         os.environ["CPWH_ACCEPT_DROP"] = ",".join(args.accept_drop)
     from dagster import DagsterInstance
 
-    from orchestration.automation.history import TRIGGER_TAG, recent_runs
+    from orchestration.automation.history import TRIGGER_TAG, get_run
     from orchestration.automation.jobs import full_build_tags
     from orchestration.dbt_project import prepare_manifest
     from orchestration.warehouse import WriterLock
@@ -139,8 +139,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                     run_config=quiet,
                     raise_on_error=False,
                 )
-            runs = [r for r in recent_runs(settings.home, 20) if r["run_id"] == result.run_id]
-            exit_code = max(exit_code, _report_run(runs[0] if runs else None, settings))
+            exit_code = max(exit_code, _report_run(get_run(settings.home, result.run_id), settings))
     if not args.verbose:
         _progress(f"dbt's full output: {log}")
     return exit_code

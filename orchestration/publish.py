@@ -16,6 +16,21 @@ from pathlib import Path
 import duckdb
 
 SENSITIVE = ("sexual_violence", "recruitment_caafag", "trafficking")
+
+
+def _quality_rates(leading: str, trailing: str, table: str) -> str:
+    """A table of data-quality rates with the small-cell rule: 1-4 affected records hide the count and rate."""
+    hidden = "affected_rows between 1 and 4"
+    return f"""
+        select {leading},
+               case when {hidden} then null else affected_rows end as affected_rows,
+               denominator_rows,
+               case when {hidden} then null else rate_pct end as rate_pct,
+               {trailing}
+               {hidden} as suppressed
+        from w.marts.{table}"""
+
+
 # Published table -> the SELECT over the warehouse (alias w) that makes it.
 PUBLISHED_TABLES = {
     "mart_indicators": """
@@ -40,13 +55,9 @@ PUBLISHED_TABLES = {
                 from w.marts.mart_sex_differences
             )
         )""",
-    "mart_data_quality": """
-        select country_code, export_date, is_latest_export, check_id, check_kind, description,
-               case when affected_rows between 1 and 4 then null else affected_rows end as affected_rows,
-               denominator_rows,
-               case when affected_rows between 1 and 4 then null else rate_pct end as rate_pct,
-               affected_rows between 1 and 4 as suppressed
-        from w.marts.mart_data_quality""",
+    "mart_data_quality": _quality_rates(
+        "country_code, export_date, is_latest_export, check_id, check_kind, description", "", "mart_data_quality"
+    ),
     "mart_caseload_profile": "select * from w.marts.mart_caseload_profile",
     "mart_concerns_by_sex_age": "select * from w.marts.mart_concerns_by_sex_age",
     "mart_services_care_closure": "select * from w.marts.mart_services_care_closure",
@@ -55,14 +66,11 @@ PUBLISHED_TABLES = {
     "dim_service_category": "select * from w.marts.dim_service_category",
     "dim_care_category": "select * from w.marts.dim_care_category",
     "dim_closure_category": "select * from w.marts.dim_closure_category",
-    "mart_data_quality_trend": """
-        select run_id, built_at, country_code, export_date, check_id, check_kind,
-               case when affected_rows between 1 and 4 then null else affected_rows end as affected_rows,
-               denominator_rows,
-               case when affected_rows between 1 and 4 then null else rate_pct end as rate_pct,
-               previous_rate_pct, rate_jumped,
-               affected_rows between 1 and 4 as suppressed
-        from w.marts.mart_data_quality_trend""",
+    "mart_data_quality_trend": _quality_rates(
+        "run_id, built_at, country_code, export_date, check_id, check_kind",
+        "previous_rate_pct, rate_jumped,",
+        "mart_data_quality_trend",
+    ),
 }
 # The exports every published figure rests on: per country, the latest complete export and its load.
 EXPORTS_USED = """

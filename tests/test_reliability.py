@@ -194,6 +194,12 @@ def test_a_link_out_of_the_landing_zone_is_not_followed(source, tmp_path):
     (folder / "cases.csv").symlink_to(outside / "cases.csv")
     latest, error, _ = _load(tmp_path, landing, "MMR")
     assert latest["2023-11-30"] == "failed" and "cases.csv" in error
+    loop = landing / "MMR" / "2023-10-31"
+    loop.mkdir()
+    (loop / "_READY").touch()
+    (loop / "cases.csv").symlink_to(loop / "cases.csv")  # a link to itself: resolving it never ends
+    latest, error, _ = _load(tmp_path, landing, "MMR")
+    assert latest["2023-10-31"] == "failed" and "2023-10-31" in error
 
 
 # Finding 3: a country that would silently vanish from the published figures is refused.

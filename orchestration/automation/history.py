@@ -205,12 +205,21 @@ def _rows(home: Path, query: str, parameters: Iterable = ()) -> list[dict]:
         return [dict(row) for row in con.execute(query, list(parameters))]
 
 
+def _decoded(run: dict) -> dict:
+    for column in ("exports_used", "failing_checks", "warnings"):
+        run[column] = json.loads(run[column] or "null")
+    return run
+
+
 def recent_runs(home: Path, limit: int = 10) -> list[dict]:
     runs = _rows(home, "select * from build_runs order by finished_at desc, started_at desc limit ?", [limit])
-    for run in runs:
-        for column in ("exports_used", "failing_checks", "warnings"):
-            run[column] = json.loads(run[column] or "null")
-    return runs
+    return [_decoded(run) for run in runs]
+
+
+def get_run(home: Path, run_id: str) -> dict | None:
+    """One run's record, or None when the run never recorded itself (it did not start, or was killed)."""
+    runs = _rows(home, "select * from build_runs where run_id = ?", [run_id])
+    return _decoded(runs[0]) if runs else None
 
 
 def latest_exports(home: Path) -> list[dict]:

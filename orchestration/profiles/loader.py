@@ -161,8 +161,8 @@ def _insert(con, table: str, batch: pd.DataFrame) -> None:
         con.unregister("raw_batch")
 
 
-def _folder_date(folder: Path) -> str:
-    """The export date a folder's name gives; an export cannot come from the future."""
+def _check_folder_date(folder: Path) -> None:
+    """The folder's name is the export date, and an export cannot come from the future."""
     try:
         export_date = datetime.strptime(folder.name, "%Y-%m-%d").date()
     except ValueError:
@@ -180,11 +180,13 @@ def _folder_date(folder: Path) -> str:
             f"the export date {export_date} is after today ({date.today()})",
             "Rename the folder to the date the export was taken.",
         )
-    return folder.name
 
 
-def _unexpected(folder: Path, error: Exception) -> str:
-    """An error the readers did not foresee, said without quoting any value (values are personal data)."""
+def _failure(folder: Path, error: Exception) -> str:
+    """The ledger's message for a failed export. An error the readers did not foresee is said without
+    quoting any value (values are personal data)."""
+    if isinstance(error, ExportFileError):
+        return str(error)
     cause = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", str(error)).strip()[:300]
     return (
         f"{folder}: reading the export failed unexpectedly ({type(error).__name__}: {cause}) "
@@ -196,15 +198,11 @@ def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) 
     country = profile.country_code
     result = ExportLoad(country, folder.name, status="failed")
     try:
-        _folder_date(folder)
+        _check_folder_date(folder)
         files = export_files(profile, folder)
         checksums = {path: _sha256(path) for path, _ in files}
-    except ExportFileError as error:
-        result.error = str(error)
-        _record(con, result, folder=folder)
-        return result
-    except OSError as error:
-        result.error = _unexpected(folder, error)
+    except Exception as error:  # noqa: BLE001 - every failure is recorded (a link loop raises RuntimeError)
+        result.error = _failure(folder, error)
         _record(con, result, folder=folder)
         return result
     fingerprint = "|".join([country, folder.name, *sorted(f"{p.name}:{c}" for p, c in checksums.items())])
@@ -230,8 +228,7 @@ def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) 
         con.commit()
     except Exception as error:  # noqa: BLE001 - every failure is recorded and blocks publication
         con.rollback()
-        message = str(error) if isinstance(error, ExportFileError) else _unexpected(folder, error)
-        result.status, result.rows, result.error = "failed", {}, message
+        result.status, result.rows, result.error = "failed", {}, _failure(folder, error)
         _record(con, result, loaded_at, folder)
     return result
 
