@@ -178,3 +178,35 @@ def test_ready_marker_is_written_last(small_export):
         ready = folder / "_READY"
         assert ready.exists() and ready.stat().st_size == 0
         assert all(f.stat().st_mtime_ns <= ready.stat().st_mtime_ns for f in folder.iterdir())
+
+
+@pytest.mark.parametrize("country", ["KEN", "NGA"])
+def test_workbooks_read_the_same_with_three_readers(small_export, country):
+    """Each sheet carries its <dimension>, so openpyxl's read-only mode (which sizes rows by it) and
+    pandas see the full rectangle calamine sees, cell for cell."""
+    import openpyxl
+    import pandas as pd
+
+    def same(value):  # the readers agree on values, not on Python types (date or midnight datetime, 14 or 14.0)
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return ""
+        if isinstance(value, dt.datetime) and value.time() == dt.time():
+            return value.date()
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    landing, _ = small_export
+    [path] = (landing / country / EXPORT_DATE).glob("*.xlsx")
+    calamine = CalamineWorkbook.from_path(str(path))
+    streamed = openpyxl.load_workbook(path, read_only=True)
+    assert streamed.sheetnames == calamine.sheet_names
+    assert streamed.properties.creator, "docProps/core.xml is read"
+    for name in calamine.sheet_names:
+        expected = [[same(v) for v in row] for row in calamine.get_sheet_by_name(name).to_python()]
+        sheet = streamed[name]
+        assert (sheet.max_row, sheet.max_column) == (len(expected), len(expected[0]))
+        rows = [[same(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        assert rows == expected, f"{name}: openpyxl read-only differs from calamine"
+        frame = pd.read_excel(path, sheet_name=name, header=None, engine="openpyxl", dtype=object)
+        assert frame.shape == (len(expected), len(expected[0]))
+        as_read = [[same(v) for v in row] for row in frame.itertuples(index=False)]
+        assert as_read == expected, f"{name}: pandas differs from calamine"
