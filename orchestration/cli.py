@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 1 failure (nothing built, a query failed, or blocking quality checks stopped
 publication, as a broken export does); 2 wrong arguments; 3 partial success (published although
-some exports could not be loaded; the errors are printed).
+some exports could not be loaded; the errors are printed); 130 interrupted (Ctrl-C). A failure is
+said in one line on standard error; an error nobody foresaw also writes its traceback to
+``$CPWH_HOME/logs/error-<time>.log`` (owner-only) and names that file, never the traceback itself.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from pathlib import Path
 from orchestration.profiles import COUNTRY_CODES
 from orchestration.settings import Settings
 
-EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 3
+EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """Wrong arguments are said in one line too (exit 2), pointing at --help instead of printing usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def _progress(message: str) -> None:
@@ -64,6 +73,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"cpwh generate: {error}", file=sys.stderr)
         return EXIT_FAILED
+    settings.secure_home()
     _progress(f"generating {', '.join(args.countries)} at scale {args.scale} into {settings.landing}")
     results = generate_exports(
         settings.landing,
@@ -104,7 +114,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = Settings.from_env(args.home, args.landing)
     if not settings.landing.is_dir():
         print(
-            f"cpwh build: the landing zone {settings.landing} does not exist (set --landing or CPWH_LANDING)",
+            f"cpwh build: the landing zone {settings.landing} does not exist or is not a folder"
+            " (set --landing or CPWH_LANDING)",
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -274,7 +285,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="cpwh", description="Child protection case-management data warehouse.")
+    root = _Parser(prog="cpwh", description="Child protection case-management data warehouse.")
     commands = root.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write synthetic CPIMS+ exports for the six profiles")
@@ -336,6 +347,24 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _unforeseen(args: argparse.Namespace, error: BaseException) -> int:
+    """One line for the user; the traceback goes to an owner-only log file (it may quote values)."""
+    import traceback
+
+    home = Settings.from_env(getattr(args, "home", None)).home
+    log = home / "logs" / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    try:
+        log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            traceback.print_exception(error, file=handle)
+        where = f"; details in {log}"
+    except OSError:
+        where = ""
+    print(f"cpwh {args.command}: failed ({type(error).__name__}: {str(error)[:200]}){where}", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -343,6 +372,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `cpwh sql ... | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except KeyboardInterrupt:
+        print(f"cpwh {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - no traceback reaches the user
+        return _unforeseen(args, error)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.warehouse import quote_identifier
+
 SENSITIVE = ("sexual_violence", "recruitment_caafag", "trafficking")
 
 
@@ -180,8 +182,8 @@ def _write(warehouse: Path, path: Path, run_id: str | None) -> Publication:
             raise PublishError("raw rows do not reconcile with harmonised, quarantined and duplicate rows")
         rows = {}
         for table, query in PUBLISHED_TABLES.items():
-            con.execute(f"create table main.{table} as {query}")
-            rows[table] = con.execute(f"select count(*) from main.{table}").fetchone()[0]
+            con.execute(f"create table main.{quote_identifier(table)} as {query}")  # both are this module's text
+            rows[table] = con.execute(f"select count(*) from main.{quote_identifier(table)}").fetchone()[0]
         publication_id = uuid.uuid4().hex
         con.execute(
             "create table main.publication as select ? as publication_id, ? as published_at, ? as table_rows,"

@@ -35,6 +35,7 @@ class WarehouseResource(ConfigurableResource):
         return frozenset(c.strip().upper() for c in self.accept_drop.split(",") if c.strip())
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
+        Settings.from_env(self.home, self.landing).secure_home()
         self._lock = WriterLock(Path(self.home))
         holder = self._lock.holder()
         if holder and context.log:

@@ -82,8 +82,17 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    def secure_home(self) -> None:
+        """The home holds children's records (raw tables, the pseudonym key, the landing zone by
+        default): the folder is owner-only, and so is every file this process creates."""
+        os.umask(0o077)
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.home.stat().st_uid == os.getuid():
+            self.home.chmod(0o700)
+
     def export_to_environment(self) -> None:
         """Make these settings the process's (the command line does this; importing code never does)."""
+        self.secure_home()
         os.environ["CPWH_HOME"] = str(self.home)
         os.environ["CPWH_LANDING"] = str(self.landing)
         for key, value in OFFLINE_ENVIRONMENT.items():

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from pathlib import Path
 
 import duckdb
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
+
+
+def quote_identifier(name: str) -> str:
+    """A table or column name for SQL text, quoted. Values always travel as bound parameters; names
+    cannot, so every name that reaches SQL passes here. Names come from profiles or are normalised
+    by ``raw_column_name`` to letters, digits and underscores: anything else is refused, never pasted."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a safe SQL identifier: {name[:60]!r} (only letters, digits and underscores)")
+    return f'"{name}"'
 
 
 def connect(database: Path, read_only: bool = False, attempts: int | None = None) -> duckdb.DuckDBPyConnection:

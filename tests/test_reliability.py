@@ -265,3 +265,42 @@ def test_sql_reads_no_file_and_writes_none(source, tmp_path):
         timeout=120,
     )
     assert pipe.stdout.startswith("indicator_id") and "Traceback" not in pipe.stderr and "BrokenPipe" not in pipe.stderr
+
+
+def test_the_home_and_what_is_written_in_it_are_owner_only(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)  # a home made before this rule: tightened on the next command that writes
+    run = cpwh(["generate", "--scale", "0.001", "--countries", "MMR"], home, CPWH_PSEUDONYM_KEY="")
+    assert run.returncode == 0, run.stderr
+    assert home.stat().st_mode & 0o777 == 0o700
+    written = list(home.rglob("*"))
+    assert written and all(p.stat().st_mode & 0o077 == 0 for p in written), "nothing readable by others"
+
+
+# Every failure of the command line: one line on standard error, a documented exit code, no traceback.
+def test_every_failure_is_one_line_with_a_documented_exit_code(tmp_path):
+    home = tmp_path / "home"
+    (home / "published").mkdir(parents=True)
+    (home / "published" / "marts.duckdb").write_text("not a database")
+    (home / "landing-file").write_text("x")
+    cases = [
+        (["build", "--countries", "XXX"], 2, "unknown country code"),
+        (["frobnicate"], 2, "invalid choice"),
+        (["generate", "--scale", "0"], 2, "between 0.001 and 100"),
+        (["generate", "--defects", "D99=2"], 1, "CODE=RATE"),
+        (["build", "--landing", str(home / "landing-file")], 1, "is not a folder"),
+        (["sql", "select 1", "--home", str(tmp_path / "empty")], 1, "no published marts"),
+        (["sql", "--warehouse", "select 1", "--home", str(tmp_path / "empty")], 1, "no warehouse"),
+        (["sql", "select 1"], 1, "not a valid DuckDB database file"),
+        (["dq"], 1, "not a valid DuckDB database file"),
+        (["report"], 1, "not a valid DuckDB database file"),
+    ]
+    for args, code, said in cases:
+        run = cpwh(args, home)
+        lines = run.stderr.strip().splitlines()
+        assert run.returncode == code, (args, run.returncode, run.stderr)
+        assert len(lines) == 1 and said in lines[0] and lines[0].startswith("cpwh"), (args, run.stderr)
+        assert "Traceback" not in run.stderr + run.stdout
+    logs = sorted((home / "logs").glob("error-*.log"))
+    assert logs and all("Traceback" in log.read_text() and log.stat().st_mode & 0o777 == 0o600 for log in logs)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from orchestration.profiles.model import Profile, raw_column_name
 from orchestration.profiles.readers import READERS, ExportFileError
-from orchestration.warehouse import connect
+from orchestration.warehouse import connect, quote_identifier
 
 LINEAGE_COLUMNS = {
     "_country": "VARCHAR",
@@ -89,8 +89,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, profile: Profile) -> None:
         columns = {**LINEAGE_COLUMNS, **{raw_column_name(f): "VARCHAR" for f in spec.fields}}
         if spec.nested_in:
             columns["case_id"] = "VARCHAR"
-        ddl = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
-        con.execute(f"create table if not exists raw.{profile.raw_table_name(spec.table)} ({ddl})")
+        ddl = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in columns.items())
+        con.execute(f"create table if not exists raw.{quote_identifier(profile.raw_table_name(spec.table))} ({ddl})")
 
 
 def ensure_all_raw_tables(database: Path, profiles: list[Profile]) -> None:
@@ -146,17 +146,17 @@ def export_files(profile: Profile, folder: Path) -> list[tuple[Path, object]]:
 
 def _add_missing_columns(con, table: str, frame: pd.DataFrame) -> None:
     """A column the profile does not know is kept (as text), never dropped."""
-    existing = {r[0] for r in con.execute(f"describe raw.{table}").fetchall()}
+    existing = {r[0] for r in con.execute(f"describe raw.{quote_identifier(table)}").fetchall()}
     for column in frame.columns:
         if column not in existing:
-            con.execute(f'alter table raw.{table} add column "{column}" VARCHAR')
+            con.execute(f"alter table raw.{quote_identifier(table)} add column {quote_identifier(column)} VARCHAR")
 
 
 def _insert(con, table: str, batch: pd.DataFrame) -> None:
     _add_missing_columns(con, table, batch)
     con.register("raw_batch", batch)
     try:
-        con.execute(f"insert into raw.{table} by name select * from raw_batch")
+        con.execute(f"insert into raw.{quote_identifier(table)} by name select * from raw_batch")
     finally:
         con.unregister("raw_batch")
 
@@ -216,7 +216,8 @@ def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) 
     try:
         for spec in profile.tables:
             con.execute(
-                f"delete from raw.{profile.raw_table_name(spec.table)} where _country = ? and _export_date = ?",
+                f"delete from raw.{quote_identifier(profile.raw_table_name(spec.table))}"
+                " where _country = ? and _export_date = ?",
                 [country, folder.name],
             )
         con.execute("delete from raw.export_files where country = ? and export_date = ?", [country, folder.name])

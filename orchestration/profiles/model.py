@@ -117,7 +117,22 @@ def _table_spec(raw: dict) -> TableSpec:
     )
 
 
+_COUNTRY_CODE = re.compile(r"[A-Z]{3}")
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _check_names(raw: dict) -> None:
+    """Names that become warehouse table names are plain: they reach SQL quoted, never free-form."""
+    code = str(raw.get("country_code", ""))
+    if not _COUNTRY_CODE.fullmatch(code):
+        raise ValueError(f"profile country_code {code!r} is not an ISO3 code (three capital letters)")
+    for spec in (t for f in raw["files"] for t in f["tables"]):
+        if not _TABLE_NAME.fullmatch(str(spec["table"])):
+            raise ValueError(f"profile {code}: table name {spec['table']!r} is not lower snake case")
+
+
 def _profile(raw: dict) -> Profile:
+    _check_names(raw)
     files = tuple(
         FileSpec(
             pattern=f["pattern"],
