@@ -154,6 +154,10 @@ select
         as closure_outcome,
     case
         when is_closed and date_closure >= registration_date
+            then {{ dbt.datediff('registration_date', 'date_closure', 'day') }}
+    end as case_duration_days,
+    case
+        when is_closed and date_closure >= registration_date
             then {{ months_between_dates('registration_date', 'date_closure') }}
     end as case_duration_months,
     {%- if p.closure_fields | length > 1 %}

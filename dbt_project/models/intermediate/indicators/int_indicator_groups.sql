@@ -18,6 +18,7 @@ children as (
         is_closed,
         closure_category,
         closure_outcome,
+        case_duration_days,
         case_duration_months
     from {{ ref('fct_cases') }}
     where is_in_scope

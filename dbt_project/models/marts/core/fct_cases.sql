@@ -19,6 +19,7 @@ select
     is_closed,
     closure_category,
     closure_outcome,
+    case_duration_days,
     case_duration_months,
     closure_revised_category,
     closure_legacy_category,

@@ -70,7 +70,9 @@ child_figures as (
         sum(case when care_category is not null and care_category <> 'unmapped' then 1 else 0 end) as care_mapped,
         sum(case when care_category in ('parents', 'kinship_care') then 1 else 0 end) as care_family,
         sum(case when is_closed then 1 else 0 end) as closed,
-        sum(case_duration_months) as duration_sum,
+        -- Whole days are summed (exact, in any order) and turned into months once: a sum of
+        -- fractional months depends on the order the engine's threads add them in.
+        cast(sum(case_duration_days) as double) / 30.4375 as duration_sum,
         count(case_duration_months) as duration_known,
         {{ median_of('case_duration_months') }} as duration_median,
         sum(case when closure_outcome = 'positive' then 1 else 0 end) as positive,
