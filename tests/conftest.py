@@ -63,6 +63,17 @@ def small_export(tmp_path_factory) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="session")
+def tiny_export(tmp_path_factory) -> Path:
+    """Defect-free exports of all six countries at scale 0.003 (a few dozen cases each): the good
+    copy that the reliability and hostile-input tests damage."""
+    from datetime import date
+
+    folder = tmp_path_factory.mktemp("tiny_exports")
+    generate_exports(folder, scale=0.003, seed=23, as_of=date(2023, 12, 31), defects=dict.fromkeys(DEFECT_CODES, 0.0))
+    return folder
+
+
+@pytest.fixture(scope="session")
 def small_warehouse(small_export, tmp_path_factory) -> Path:
     landing, _ = small_export
     database = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"

@@ -9,28 +9,22 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.generator import generate_exports
-from orchestration.generator.parameters import DEFECT_CODES
 from orchestration.profiles import get_profile
 from orchestration.profiles.loader import CountryLoadError, load_country
 from orchestration.quality import load_suites, read_batch, run_suite
 from tests.conftest import KEY, cpwh
 
 EXPORT = "2023-12-31"
-NO_DEFECTS = {code: 0.0 for code in DEFECT_CODES}
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("reliability_exports")
-    generate_exports(folder, scale=0.003, seed=23, as_of=date(2023, 12, 31), defects=NO_DEFECTS)
-    return folder
+def source(tiny_export) -> Path:
+    return tiny_export
 
 
 def _landing(source: Path, tmp_path: Path, country: str, export: str = EXPORT) -> Path:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +116,13 @@ def read_csv(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None
         raise ExportFileError(
             file, "line 1", f"the file is {spec.encoding}", f"undecodable bytes: {error.reason}"
         ) from None
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", header_text):
+        raise ExportFileError(
+            file,
+            "line 1",
+            "a CSV header is a line of column names",
+            "the header holds control characters (binary data?)",
+        )
     header = next(csv.reader(io.StringIO(header_text.lstrip("\ufeff")), delimiter=spec.delimiter))
     _check_header(file, "line 1", table, header, spec.delimiter)
     if len(set(header)) != len(header):
@@ -186,7 +195,39 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+# A workbook is a zip of XML parts. Sheet XML compresses about ten to twenty times; a part that
+# expands far more, or past a size no export reaches, is a zip bomb and is refused before reading.
+MAX_PART_BYTES = 8 << 30
+MAX_PART_RATIO = 100
+RATIO_CHECKED_FROM = 64 << 20
+
+
+def _check_package(file: Path) -> None:
+    try:
+        with zipfile.ZipFile(file) as package:
+            parts = package.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ExportFileError(
+            file,
+            "workbook",
+            "the file is a complete xlsx workbook",
+            f"it cannot be opened ({type(error).__name__}: {str(error)[:120]})",
+            "The file is empty, truncated or not an xlsx file; copy it again.",
+        ) from None
+    for part in parts:
+        expands = part.file_size / max(part.compress_size, 1)
+        if part.file_size > MAX_PART_BYTES or (part.file_size > RATIO_CHECKED_FROM and expands > MAX_PART_RATIO):
+            raise ExportFileError(
+                file,
+                f"part {part.filename}",
+                f"an xlsx part expands at most {MAX_PART_RATIO} times and to at most {MAX_PART_BYTES >> 30} GiB",
+                f"it expands from {part.compress_size:,} to {part.file_size:,} bytes (a zip bomb?)",
+                "The workbook was not written by Primero; do not load it.",
+            )
+
+
 def read_xlsx(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pd.DataFrame]]:
+    _check_package(file)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(file))
     except Exception as error:  # calamine raises several error types for damaged files
@@ -197,6 +238,16 @@ def read_xlsx(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | Non
             f"it cannot be opened ({type(error).__name__}: {str(error)[:120]})",
             "The file is empty, truncated or not an xlsx file; copy it again.",
         ) from None
+    names = [n.casefold() for n in workbook.sheet_names]
+    twice = sorted({n for n in workbook.sheet_names if names.count(n.casefold()) > 1})
+    if twice:
+        raise ExportFileError(
+            file,
+            "workbook",
+            "each sheet appears once (ignoring case)",
+            f"sheets that appear more than once: {twice}",
+            "Re-export the workbook from Primero without the copied sheets.",
+        )
     for table in spec.tables:
         if table.sheet not in workbook.sheet_names:
             raise ExportFileError(
@@ -296,15 +347,43 @@ def read_jsonl(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | No
     yield from _jsonl_batches(cases, records, nested, children)
 
 
+_KEY = re.compile(rb'"\s*:')
+
+
+def _key_count(value: object) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(_key_count(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_key_count(v) for v in value)
+    return 0
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ValueError(f"key(s) {repeated} appear twice in one object")
+    return dict(pairs)
+
+
 def _parse_line(file: Path, number: int, line: bytes) -> dict:
     try:
         record = orjson.loads(line)
+        # A key given twice keeps only its last value in any JSON parser: one value would be lost.
+        # Every key is followed by '":', so fewer keys than those marks is checked exactly (rarely:
+        # a value holding '":' also triggers the exact check, which then passes).
+        if len(_KEY.findall(line)) > _key_count(record):
+            json.loads(line, object_pairs_hook=_refuse_repeated_keys)
     except orjson.JSONDecodeError as error:
         raise ExportFileError(
             file,
             f"line {number}",
             "each line is one JSON object",
             f"the line does not parse ({str(error).split(':')[0]})",
+        ) from None
+    except ValueError as error:
+        raise ExportFileError(
+            file, f"line {number}", "each key appears once in a JSON object", str(error)[:200]
         ) from None
     if not isinstance(record, dict):
         raise ExportFileError(
