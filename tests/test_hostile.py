@@ -226,6 +226,9 @@ CORPUS: dict[str, Case] = {
     ),
     "bgd_file_linked_outside": fails("BGD", _link_file_outside, "outside the landing zone"),
     "bgd_formula_looking_cells": loads("BGD", _csv("BGD", _set_cells("name", FORMULAS))),
+    "bgd_blank_header_cells": loads(
+        "BGD", _csv("BGD", lambda r: [[*r[0], "", " "], *[[*x, "kept", "also kept"] for x in r[1:]]])
+    ),
     "bgd_sql_looking_header": loads(
         "BGD", _csv("BGD", lambda r: [[*r[0], 'x"; drop table raw.export_loads; --'], *[[*x, "y"] for x in r[1:]]])
     ),
@@ -430,6 +433,7 @@ PROPERTY = settings(
 def _read_all(path: Path, spec) -> dict[str, list[dict]]:
     tables: dict[str, list[dict]] = {}
     for table, _, batch in READERS[spec.format](path, spec):
+        assert batch.columns.is_unique, f"a batch with repeated columns would lose values: {list(batch.columns)}"
         tables.setdefault(table.table, []).extend(batch.to_dict("records"))
     return tables
 

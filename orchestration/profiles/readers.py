@@ -100,8 +100,19 @@ def _check_header(file: Path, where: str, spec: TableSpec, header: list[str], de
     )
 
 
-def _rename(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    return frame.rename(columns={c: raw_column_name(spec.field_name(c)) for c in frame.columns})
+def _rename(frame: pd.DataFrame, spec: TableSpec, file: Path, where: str) -> pd.DataFrame:
+    """Warehouse column names. A blank header cell becomes ``unnamed_<position>`` (the frame's
+    position) so the values under it are kept; names that still collide are refused."""
+    names = [
+        raw_column_name(spec.field_name(str(c))) if c is not None and str(c).strip() else f"unnamed_{k}"
+        for k, c in enumerate(frame.columns)
+    ]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ExportFileError(
+            file, where, "each column appears once", f"column(s) that appear more than once: {', '.join(repeated)}"
+        )
+    return frame.set_axis(names, axis="columns")
 
 
 def read_csv(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pd.DataFrame]]:
@@ -143,7 +154,7 @@ def read_csv(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None
             batch = batch.astype(object).where(batch.notna(), None)
             batch.insert(0, "_source_row", range(row, row + len(batch)))
             row += len(batch)
-            yield table, None, _rename(batch, table)
+            yield table, None, _rename(batch, table, file, "line 1")
     except duckdb.Error as error:
         raise _csv_error(file, spec, str(error)) from None
     finally:
@@ -276,18 +287,18 @@ def _read_sheet(file: Path, workbook, table: TableSpec):
     for values in rows:
         batch.append([_cell_text(v) for v in values])
         if len(batch) >= BATCH_ROWS:
-            yield table, table.sheet, _sheet_frame(batch, header, row, table)
+            yield table, table.sheet, _sheet_frame(file, batch, header, row, table)
             row += len(batch)
             batch = []
     if batch:
-        yield table, table.sheet, _sheet_frame(batch, header, row, table)
+        yield table, table.sheet, _sheet_frame(file, batch, header, row, table)
 
 
-def _sheet_frame(batch: list, header: list[str], first_row: int, table: TableSpec) -> pd.DataFrame:
+def _sheet_frame(file: Path, batch: list, header: list[str], first_row: int, table: TableSpec) -> pd.DataFrame:
     width = len(header)
     frame = pd.DataFrame([(r + [None] * width)[:width] for r in batch], columns=header, dtype=object)
     frame.insert(0, "_source_row", range(first_row, first_row + len(frame)))
-    return _rename(frame, table)
+    return _rename(frame, table, file, f"sheet {table.sheet!r}, row 1")
 
 
 def _json_text(value: object) -> str | None:
@@ -339,12 +350,12 @@ def read_jsonl(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | No
                         }
                     )
             if len(records) >= BATCH_ROWS:
-                yield from _jsonl_batches(cases, records, nested, children)
+                yield from _jsonl_batches(file, cases, records, nested, children)
                 records, children = [], {t.table: [] for t in nested}
     missing = [k for k in cases.required_headers if k not in seen_keys]
     if missing:
         raise ExportFileError(file, "every line", "each case has its record id", f"key(s) never present: {missing}")
-    yield from _jsonl_batches(cases, records, nested, children)
+    yield from _jsonl_batches(file, cases, records, nested, children)
 
 
 _KEY = re.compile(rb'"\s*:')
@@ -392,12 +403,13 @@ def _parse_line(file: Path, number: int, line: bytes) -> dict:
     return record
 
 
-def _jsonl_batches(cases: TableSpec, records: list, nested: list, children: dict):
+def _jsonl_batches(file: Path, cases: TableSpec, records: list, nested: list, children: dict):
     if records:
-        yield cases, None, _rename(pd.DataFrame(records, dtype=object), cases)
+        yield cases, None, _rename(pd.DataFrame(records, dtype=object), cases, file, "every line")
     for table in nested:
         if children[table.table]:
-            yield table, None, _rename(pd.DataFrame(children[table.table], dtype=object), table)
+            frame = pd.DataFrame(children[table.table], dtype=object)
+            yield table, None, _rename(frame, table, file, f"every line's {table.nested_in}")
 
 
 READERS = {"csv": read_csv, "xlsx": read_xlsx, "jsonl": read_jsonl}
