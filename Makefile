@@ -21,18 +21,18 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 # dagster-dbt's prepare step at build time: the code location never parses dbt when it loads.
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster-dbt project prepare-and-package --file orchestration/dbt_project.py
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster-dbt project prepare-and-package --file orchestration/transform/dbt_project.py
 	touch $@
 
 setup: $(VENV)/.installed $(MANIFEST)
 
 run: setup
-	$(BIN)/cpwh generate --if-empty
+	$(BIN)/cpwh-synthetic --if-empty
 	$(BIN)/cpwh build
 
 lint: setup
-	$(BIN)/ruff check orchestration tests
-	$(BIN)/ruff format --check orchestration tests
+	$(BIN)/ruff check orchestration synthetic tests
+	$(BIN)/ruff format --check orchestration synthetic tests
 
 test: lint
 	$(BIN)/python -m pytest -n 2 -q
@@ -44,7 +44,7 @@ ui: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(CPWH_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: setup
-	$(BIN)/python -m orchestration.bench
+	$(BIN)/python -m synthetic.bench
 
 clean:
 	rm -rf $(VENV) .venv-3.13 data dbt_project/target dbt_project/logs

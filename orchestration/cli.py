@@ -14,10 +14,9 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
-from orchestration.profiles import COUNTRY_CODES
+from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 130
@@ -40,60 +39,6 @@ def _countries(text: str) -> list[str]:
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown country code(s) {unknown}; known: {', '.join(COUNTRY_CODES)}")
     return codes
-
-
-def _at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _scale(text: str) -> float:
-    value = float(text)
-    if not 0.001 <= value <= 100:
-        raise argparse.ArgumentTypeError("--scale must be between 0.001 and 100")
-    return value
-
-
-def _landing_is_empty(landing: Path) -> bool:
-    return not landing.exists() or not any(landing.glob("*/*/_READY"))
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    from orchestration.generator import generate_exports
-    from orchestration.generator.parameters import parse_defects
-
-    settings = Settings.from_env(args.home, args.landing)
-    if args.if_empty and not _landing_is_empty(settings.landing):
-        _progress(f"landing zone {settings.landing} already holds exports: nothing generated")
-        return EXIT_OK
-    try:
-        defects = parse_defects(args.defects)
-    except ValueError as error:
-        print(f"cpwh generate: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    settings.secure_home()
-    _progress(f"generating {', '.join(args.countries)} at scale {args.scale} into {settings.landing}")
-    results = generate_exports(
-        settings.landing,
-        countries=args.countries,
-        scale=args.scale,
-        seed=args.seed,
-        as_of=args.as_of,
-        snapshots=args.snapshots,
-        defects=defects,
-        keep_truth=args.truth is not None,
-        progress=_progress,
-    )
-    for country, result in results.items():
-        rows = ", ".join(f"{d}: {n} case rows" for d, n in result.rows.items())
-        _progress(f"{country}: {rows} ({result.seconds:.1f} s)")
-        if args.truth is not None:
-            args.truth.mkdir(parents=True, exist_ok=True)
-            for export_date, truth in result.truth.items():
-                truth.to_parquet(args.truth / f"{country}_{export_date}.parquet", index=False)
-    return EXIT_OK
 
 
 def _contiguous_blocks(countries: list[str]) -> list[list[str]]:
@@ -127,7 +72,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     from orchestration.automation.history import TRIGGER_TAG, get_run
     from orchestration.automation.jobs import full_build_tags
-    from orchestration.dbt_project import prepare_manifest
+    from orchestration.transform.dbt_project import prepare_manifest
     from orchestration.warehouse import WriterLock
 
     holder = WriterLock(settings.home).holder()
@@ -203,7 +148,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _published_or_warehouse(settings: Settings, warehouse: bool) -> Path | None:
-    from orchestration.publish import published_path
+    from orchestration.publish.publication import published_path
 
     path = settings.warehouse if warehouse else published_path(settings.home)
     if not path.exists():
@@ -273,7 +218,7 @@ def cmd_dq(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from orchestration.report import write_report
+    from orchestration.report.html_report import write_report
 
     settings = Settings.from_env(args.home, None)
     path = _published_or_warehouse(settings, False)
@@ -287,28 +232,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = _Parser(prog="cpwh", description="Child protection case-management data warehouse.")
     commands = root.add_subparsers(dest="command", required=True)
-
-    generate = commands.add_parser("generate", help="write synthetic CPIMS+ exports for the six profiles")
-    generate.add_argument("--scale", type=_scale, default=1.0, help="1 = about 91,500 in-scope children (0.001-100)")
-    generate.add_argument("--seed", type=int, default=42)
-    generate.add_argument("--as-of", type=date.fromisoformat, default=date(2023, 12, 31), help="export date")
-    generate.add_argument(
-        "--snapshots", type=_at_least_one, default=1, help="K monthly full exports ending on --as-of (1 or more)"
-    )
-    generate.add_argument(
-        "--defects", default="default", help="'default' (per-country rates), 'none', or rates like D1=0.05,D10=0.02"
-    )
-    generate.add_argument("--countries", type=_countries, default=list(COUNTRY_CODES), help="e.g. BGD,KEN")
-    generate.add_argument("--landing", type=Path, default=None, help="default: $CPWH_LANDING or $CPWH_HOME/landing")
-    generate.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
-    generate.add_argument("--if-empty", action="store_true", help="only when the landing zone holds no export")
-    generate.add_argument(
-        "--truth",
-        type=Path,
-        default=None,
-        help="also write what each case row should harmonise to (parquet, for testing)",
-    )
-    generate.set_defaults(func=cmd_generate)
 
     build = commands.add_parser("build", help="load every ready export and build the warehouse")
     build.add_argument("--landing", type=Path, default=None, help="default: $CPWH_LANDING or $CPWH_HOME/landing")

@@ -4,16 +4,17 @@ the sensor; nothing else. Importing it reads the settings from the environment a
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets.dbt import dbt_warehouse
-from orchestration.assets.publish import published_marts, report
-from orchestration.assets.quality import suite_checks
-from orchestration.assets.raw import country_exports
 from orchestration.automation.jobs import build_job
 from orchestration.automation.schedules import nightly_build_schedule
 from orchestration.automation.sensors import landing_zone_sensor
-from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
+from orchestration.ingest.raw_assets import country_exports
+from orchestration.publish.publish_assets import published_marts
+from orchestration.quality.check_assets import suite_checks
+from orchestration.report.report_assets import report
 from orchestration.resources import LandingZone, WarehouseResource
 from orchestration.settings import WAREHOUSE_WRITER_TAG, Settings
+from orchestration.transform.dbt_assets import dbt_warehouse
+from orchestration.transform.dbt_project import DBT_EXECUTABLE, dbt_project
 
 # The quality suites and publication alone, on the warehouse as it is (to re-check after a fix).
 validate_and_publish_job = define_asset_job(

@@ -10,12 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_project import prepare_manifest
-from orchestration.generator import generate_exports
-from orchestration.generator.parameters import DEFECT_CODES
-from orchestration.profiles import load_profiles
-from orchestration.profiles.loader import load_country
+from orchestration.ingest.loader import load_country
+from orchestration.ingest.profiles import load_profiles
 from orchestration.pseudonym import pseudonym
+from orchestration.transform.dbt_project import prepare_manifest
+from synthetic import generate_exports
+from synthetic.parameters import DEFECT_CODES
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -35,6 +35,15 @@ def cpwh(args: list[str], home: Path, timeout: int = 900, **extra_env) -> subpro
     env.pop("DAGSTER_HOME", None)
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def synthetic_exports(args: list[str], home: Path, timeout: int = 900, **extra_env) -> subprocess.CompletedProcess:
+    """Run ``cpwh-synthetic`` (the generator's own command) in a fresh process on ``home``."""
+    env = {**os.environ, "CPWH_HOME": str(home), "CPWH_PSEUDONYM_KEY": KEY, **extra_env}
+    env.pop("CPWH_LANDING", None)
+    return subprocess.run(
+        [sys.executable, "-m", "synthetic", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -14,8 +14,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from orchestration.ingest.profiles import get_profile
 from orchestration.paths import CATEGORISATION_SEED
-from orchestration.profiles import get_profile
 
 DAYS_PER_MONTH = 30.4375
 STUDY_START, STUDY_END = pd.Timestamp("2020-01-01"), pd.Timestamp("2023-12-31")

@@ -22,12 +22,12 @@ from orchestration.automation.jobs import full_build_tags
 from orchestration.automation.schedules import nightly_build_schedule
 from orchestration.automation.status import status_text
 from orchestration.definitions import build_definitions, defs
-from orchestration.generator import generate_exports
-from orchestration.generator.parameters import DEFECT_CODES
-from orchestration.profiles import COUNTRY_CODES
+from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.resources import LandingZone
 from orchestration.settings import Settings
 from orchestration.warehouse import WarehouseBusy, WriterLock
+from synthetic import generate_exports
+from synthetic.parameters import DEFECT_CODES
 from tests.conftest import KEY, cpwh
 
 NO_DEFECTS = {code: 0.0 for code in DEFECT_CODES}

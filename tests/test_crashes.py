@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.generator import generate_exports
-from orchestration.publish import PUBLISHED_TABLES
+from orchestration.publish.publication import PUBLISHED_TABLES
 from orchestration.warehouse import WriterLock
+from synthetic import generate_exports
 from tests.conftest import KEY, cpwh
 
 pytestmark = pytest.mark.slow

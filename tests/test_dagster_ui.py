@@ -20,9 +20,9 @@ import duckdb
 import pytest
 
 from orchestration.automation.history import recent_runs
-from orchestration.generator import generate_exports
 from orchestration.paths import REPO_ROOT
 from orchestration.settings import Settings
+from synthetic import generate_exports
 from tests.conftest import KEY, cpwh
 
 pytestmark = pytest.mark.slow

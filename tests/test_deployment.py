@@ -18,9 +18,9 @@ from dagster import DagsterInstance, build_sensor_context
 
 from orchestration.automation.history import recent_runs
 from orchestration.definitions import build_definitions
-from orchestration.generator import generate_exports
 from orchestration.resources import LandingZone
 from orchestration.settings import Settings
+from synthetic import generate_exports
 from tests.conftest import KEY
 
 PG_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), None)

@@ -10,8 +10,8 @@ import re
 import pytest
 from python_calamine import CalamineWorkbook
 
-from orchestration.generator.categories import categorisation
-from orchestration.profiles import get_profile
+from orchestration.ingest.profiles import get_profile
+from orchestration.transform.seeds import categorisation
 
 EXPORT_DATE = "2023-12-31"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

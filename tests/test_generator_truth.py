@@ -9,10 +9,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from orchestration.generator import generate_country, generate_exports
-from orchestration.generator.parameters import DEFECT_CODES, parse_defects
-from orchestration.profiles import COUNTRY_CODES, get_profile
-from orchestration.profiles.loader import load_country
+from orchestration.ingest.loader import load_country
+from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
+from synthetic import generate_country, generate_exports
+from synthetic.parameters import DEFECT_CODES, parse_defects
 from tests.reference import children, harmonise, measure_defects
 
 COMPARED = [

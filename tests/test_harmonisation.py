@@ -16,9 +16,9 @@ import pytest
 from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
-from orchestration.generator import generate_exports
-from orchestration.profiles import COUNTRY_CODES
+from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.pseudonym import pseudonym
+from synthetic import generate_exports
 from tests.conftest import EXPORT, KEY
 
 

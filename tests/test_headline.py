@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-from orchestration.generator import generate_exports
-from orchestration.profiles import COUNTRY_CODES, get_profile
-from orchestration.profiles.loader import load_country
+from orchestration.ingest.loader import load_country
+from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
+from synthetic import generate_exports
 from tests.reference import children, harmonise, headline_figures
 
 # The review's figures and the tolerances of indicators.md (percentage points, years, months).

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from orchestration.profiles import get_profile
-from orchestration.profiles.loader import CountryLoadError, load_country
-from orchestration.profiles.readers import READERS, ExportFileError
+from orchestration.ingest.loader import CountryLoadError, load_country
+from orchestration.ingest.profiles import get_profile
+from orchestration.ingest.readers import READERS, ExportFileError
 
 EXPORT = "2023-12-31"
 FILES = {
@@ -107,7 +107,7 @@ def _workbook(name: str, change: Callable[[dict[str, list[list]]], dict[str, lis
 
 def _copied_sheet(folder: Path) -> None:
     """A sheet copied under a name differing only in case (xlsxwriter refuses; the streaming writer does not)."""
-    from orchestration.generator.xlsx import StreamingWorkbook
+    from synthetic.xlsx import StreamingWorkbook
 
     path = folder / FILES["NGA"]
     book = CalamineWorkbook.from_path(str(path))
@@ -510,7 +510,7 @@ def test_json_values_of_any_shape_load_as_text(tiny_export, tmp_path_factory, va
 @given(values=st.lists(st.text(max_size=30), min_size=3, max_size=3))
 def test_workbook_cells_of_any_text_give_rows_or_a_clear_error(tiny_export, tmp_path_factory, values):
     """Text in cells, control characters included, through the generator's own xlsx writer."""
-    from orchestration.generator.xlsx import StreamingWorkbook
+    from synthetic.xlsx import StreamingWorkbook
 
     book = CalamineWorkbook.from_path(str(tiny_export / "NGA" / EXPORT / FILES["NGA"]))
     folder = tmp_path_factory.mktemp("prop")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
-from orchestration.profiles import COUNTRY_CODES
+from orchestration.ingest.profiles import COUNTRY_CODES
 from tests.conftest import EXPORT
 from tests.reference import harmonise, measure_defects
 

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from python_calamine import CalamineWorkbook
 
-from orchestration.profiles import COUNTRY_CODES, get_profile
-from orchestration.profiles.loader import CountryLoadError, load_country
+from orchestration.ingest.loader import CountryLoadError, load_country
+from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
 
 EXPORT = "2023-12-31"
 

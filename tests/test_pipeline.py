@@ -12,8 +12,9 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from orchestration.automation.history import recent_runs
-from orchestration.generator import generate_exports
-from orchestration.profiles import COUNTRY_CODES
+from orchestration.ingest.profiles import COUNTRY_CODES
+from synthetic import generate_exports
+from tests.conftest import synthetic_exports
 
 CPWH = [sys.executable, "-m", "orchestration.cli"]
 
@@ -86,16 +87,17 @@ def test_rebuilding_after_the_fix_loads_the_country(broken_kenya_home, tmp_path)
 
 
 def test_cli_help_and_exit_codes(tmp_path):
-    for command in ([], ["generate"], ["build"], ["sql"]):
+    for command in ([], ["build"], ["sql"], ["status"]):
         assert _run([*command, "--help"], tmp_path).returncode == 0
-    assert _run(["generate", "--scale", "1000"], tmp_path).returncode == 2
+    assert synthetic_exports(["--help"], tmp_path).returncode == 0
+    assert synthetic_exports(["--scale", "1000"], tmp_path).returncode == 2
     assert _run(["sql", "select 1"], tmp_path).returncode == 1, "no warehouse yet"
 
 
 def test_generate_if_empty_leaves_existing_exports_alone(tmp_path):
-    assert _run(["generate", "--scale", "0.001", "--countries", "MMR"], tmp_path).returncode == 0
+    assert synthetic_exports(["--scale", "0.001", "--countries", "MMR"], tmp_path).returncode == 0
     ready = tmp_path / "landing/MMR/2023-12-31/_READY"
     stamp = ready.stat().st_mtime_ns
-    result = _run(["generate", "--if-empty", "--scale", "0.001"], tmp_path)
+    result = synthetic_exports(["--if-empty", "--scale", "0.001"], tmp_path)
     assert result.returncode == 0 and "nothing generated" in result.stderr
     assert ready.stat().st_mtime_ns == stamp and not (tmp_path / "landing/BGD").exists()

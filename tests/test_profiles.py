@@ -4,9 +4,9 @@ import hashlib
 
 import yaml
 
-from orchestration.generator.categories import categorisation
+from orchestration.ingest.profiles import COUNTRY_CODES, load_profiles
 from orchestration.paths import DBT_PROJECT_DIR
-from orchestration.profiles import COUNTRY_CODES, load_profiles
+from orchestration.transform.seeds import categorisation
 
 
 def test_one_profile_per_country():

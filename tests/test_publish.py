@@ -13,8 +13,8 @@ import time
 import duckdb
 import pytest
 
-from orchestration.generator import generate_exports
-from orchestration.publish import PUBLISHED_TABLES, PublishError, publish
+from orchestration.publish.publication import PUBLISHED_TABLES, PublishError, publish
+from synthetic import generate_exports
 from tests.conftest import cpwh
 
 READER = textwrap.dedent(
@@ -150,7 +150,7 @@ def test_cli_reads_the_published_marts(small_home):
 
 
 def test_publish_refuses_a_copy_that_shows_small_cells(small_home, tmp_path, monkeypatch):
-    import orchestration.publish as publishing
+    import orchestration.publish.publication as publishing
 
     leaky = dict(publishing.PUBLISHED_TABLES)
     leaky["mart_indicators"] = leaky["mart_indicators"].replace(

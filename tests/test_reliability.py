@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.profiles import get_profile
-from orchestration.profiles.loader import CountryLoadError, load_country
-from orchestration.quality import load_suites, read_batch, run_suite
-from tests.conftest import KEY, cpwh
+from orchestration.ingest.loader import CountryLoadError, load_country
+from orchestration.ingest.profiles import get_profile
+from orchestration.quality.suites import load_suites, read_batch, run_suite
+from tests.conftest import KEY, cpwh, synthetic_exports
 
 EXPORT = "2023-12-31"
 
@@ -230,7 +230,7 @@ def test_a_missing_landing_zone_fails_before_any_work(tmp_path):
 
 
 def test_generate_refuses_zero_snapshots(tmp_path):
-    run = cpwh(["generate", "--snapshots", "0"], tmp_path)
+    run = synthetic_exports(["--snapshots", "0"], tmp_path)
     assert run.returncode == 2 and "must be 1 or more" in run.stderr
 
 
@@ -265,7 +265,7 @@ def test_the_home_and_what_is_written_in_it_are_owner_only(tmp_path):
     home = tmp_path / "home"
     home.mkdir(mode=0o755)
     home.chmod(0o755)  # a home made before this rule: tightened on the next command that writes
-    run = cpwh(["generate", "--scale", "0.001", "--countries", "MMR"], home, CPWH_PSEUDONYM_KEY="")
+    run = synthetic_exports(["--scale", "0.001", "--countries", "MMR"], home, CPWH_PSEUDONYM_KEY="")
     assert run.returncode == 0, run.stderr
     assert home.stat().st_mode & 0o777 == 0o700
     written = list(home.rglob("*"))
@@ -281,8 +281,6 @@ def test_every_failure_is_one_line_with_a_documented_exit_code(tmp_path):
     cases = [
         (["build", "--countries", "XXX"], 2, "unknown country code"),
         (["frobnicate"], 2, "invalid choice"),
-        (["generate", "--scale", "0"], 2, "between 0.001 and 100"),
-        (["generate", "--defects", "D99=2"], 1, "CODE=RATE"),
         (["build", "--landing", str(home / "landing-file")], 1, "is not a folder"),
         (["sql", "select 1", "--home", str(tmp_path / "empty")], 1, "no published marts"),
         (["sql", "--warehouse", "select 1", "--home", str(tmp_path / "empty")], 1, "no warehouse"),
@@ -290,8 +288,10 @@ def test_every_failure_is_one_line_with_a_documented_exit_code(tmp_path):
         (["dq"], 1, "not a valid DuckDB database file"),
         (["report"], 1, "not a valid DuckDB database file"),
     ]
-    for args, code, said in cases:
-        run = cpwh(args, home)
+    generator = [(["--scale", "0"], 2, "between 0.001 and 100"), (["--defects", "D99=2"], 1, "CODE=RATE")]
+    runs = [(args, code, said, cpwh(args, home)) for args, code, said in cases]
+    runs += [(args, code, said, synthetic_exports(args, home)) for args, code, said in generator]
+    for args, code, said, run in runs:
         lines = run.stderr.strip().splitlines()
         assert run.returncode == code, (args, run.returncode, run.stderr)
         assert len(lines) == 1 and said in lines[0] and lines[0].startswith("cpwh"), (args, run.stderr)

@@ -9,7 +9,7 @@ downstream of the raw exports (dbt, the checks, publication, the report) follows
 from dagster import AssetSelection, define_asset_job
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orchestration.assets.raw import country_partitions
+from orchestration.ingest.raw_assets import country_partitions
 from orchestration.settings import WAREHOUSE_WRITER_TAG
 
 build_job = define_asset_job(

@@ -21,8 +21,8 @@ from pathlib import Path
 from dagster import DefaultSensorStatus, RunRequest, SensorDefinition, SensorEvaluationContext, SkipReason, sensor
 
 from orchestration.automation.jobs import build_job, full_build_tags
-from orchestration.profiles import COUNTRY_CODES
-from orchestration.profiles.loader import READY_MARKER, ready_exports
+from orchestration.ingest.loader import READY_MARKER, ready_exports
+from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.resources import LandingZone
 from orchestration.settings import Settings
 

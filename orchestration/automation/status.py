@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.automation.history import latest_exports, recent_runs
-from orchestration.publish import published_path
+from orchestration.publish.publication import published_path
 from orchestration.settings import Settings
 from orchestration.warehouse import WriterLock
 

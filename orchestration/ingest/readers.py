@@ -23,7 +23,7 @@ import orjson
 import pandas as pd
 import python_calamine
 
-from orchestration.profiles.model import FileSpec, TableSpec, raw_column_name
+from orchestration.ingest.profiles import FileSpec, TableSpec, raw_column_name
 
 BATCH_ROWS = 50_000
 

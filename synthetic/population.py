@@ -13,9 +13,9 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from orchestration.generator.categories import categories, choose_options, options
-from orchestration.generator.names import agencies, free_text_places, locations, person_names
-from orchestration.profiles import get_profile
+from orchestration.ingest.profiles import get_profile
+from synthetic.categories import categories, choose_options, options
+from synthetic.names import agencies, free_text_places, locations, person_names
 
 DAYS_PER_MONTH = 30.4375
 UASC_CONCERN_CATEGORY = "family_separation"

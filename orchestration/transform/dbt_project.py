@@ -1,5 +1,5 @@
 """The dbt project as dagster-dbt knows it. Only a definition: its manifest is prepared at build
-time (``make`` runs ``dagster-dbt project prepare-and-package --file orchestration/dbt_project.py``,
+time (``make`` runs ``dagster-dbt project prepare-and-package --file orchestration/transform/dbt_project.py``,
 ``cpwh build`` prepares it when missing or older than the dbt files), never when code is imported."""
 
 import fcntl

@@ -7,13 +7,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from orchestration.paths import CATEGORISATION_SEED
-
-
-@cache
-def categorisation() -> pd.DataFrame:
-    seed = pd.read_csv(CATEGORISATION_SEED, dtype=str, keep_default_na=False)
-    return seed
+from orchestration.transform.seeds import categorisation  # noqa: F401 - the generator reads the seed through here
 
 
 @cache

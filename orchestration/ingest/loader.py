@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.profiles.model import Profile, raw_column_name
-from orchestration.profiles.readers import READERS, ExportFileError
+from orchestration.ingest.profiles import Profile, raw_column_name
+from orchestration.ingest.readers import READERS, ExportFileError
 from orchestration.warehouse import connect, quote_identifier
 
 LINEAGE_COLUMNS = {

@@ -28,14 +28,14 @@ LOAD_PEAK_MB = 3_000
 _GENERATE = """
 import sys
 from pathlib import Path
-from orchestration.generator import generate_exports
+from synthetic import generate_exports
 generate_exports(Path(sys.argv[1]), scale=float(sys.argv[2]), seed=42)
 """
 _LOAD = """
 import sys
 from pathlib import Path
-from orchestration.profiles import load_profiles
-from orchestration.profiles.loader import load_country
+from orchestration.ingest.profiles import load_profiles
+from orchestration.ingest.loader import load_country
 for profile in load_profiles().values():
     load_country(Path(sys.argv[2]), Path(sys.argv[1]), profile)
 """
@@ -106,7 +106,7 @@ def _table(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestration.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m synthetic.bench", description=__doc__)
     parser.add_argument("--scales", default="1,10", help="comma-separated generation scales (default 1,10)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()

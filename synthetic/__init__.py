@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from orchestration.generator.parameters import country_parameters
-from orchestration.generator.population import duration_scale_days, simulate
-from orchestration.generator.render import render
-from orchestration.generator.snapshot import EXTRA_KINDS, take_snapshot
-from orchestration.generator.writers import EXCEL_MAX_DATA_ROWS, open_writer
-from orchestration.profiles.model import COUNTRY_CODES, get_profile
+from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
+from synthetic.parameters import country_parameters
+from synthetic.population import duration_scale_days, simulate
+from synthetic.render import render
+from synthetic.snapshot import EXTRA_KINDS, take_snapshot
+from synthetic.writers import EXCEL_MAX_DATA_ROWS, open_writer
 
 CHUNK_CHILDREN = 200_000
 

@@ -28,6 +28,8 @@ _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _DOC_CT = "application/vnd.openxmlformats"
 _CORE = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
 _VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+# A carriage return in a cell must be a character reference: XML parsers turn a literal one into \n.
+_ENTITIES = {"\r": "&#13;"}
 _XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _STYLES = (
     f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_MAIN}">'
@@ -83,7 +85,7 @@ class StreamingWorkbook:
                     if value == "":
                         continue
                     space = ' xml:space="preserve"' if value != value.strip() else ""
-                    cells.append(f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>')
+                    cells.append(f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(value, _ENTITIES)}</t></is></c>')
                 elif column in date_columns:
                     cells.append(f'<c r="{ref}" s="1"><v>{value:g}</v></c>')
                 else:

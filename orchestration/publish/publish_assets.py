@@ -1,13 +1,12 @@
-"""Publishing and the report, downstream of the marts: they run only when the dbt build passed."""
+"""The published file, downstream of the marts: it is written only when the dbt build and its blocking checks passed."""
 
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from orchestration.assets.quality import guarded_assets
-from orchestration.publish import PUBLISHED_TABLES, published_path
-from orchestration.publish import publish as publish_marts
-from orchestration.report import write_report
+from orchestration.publish.publication import PUBLISHED_TABLES, published_path
+from orchestration.publish.publication import publish as publish_marts
+from orchestration.quality.check_assets import guarded_assets
 from orchestration.resources import WarehouseResource
 
 # Every published table is a dbt mart of the same name: the published file depends on each of them.
@@ -36,17 +35,3 @@ def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource
             "rows": MetadataValue.json(publication.rows),
         }
     )
-
-
-@asset(
-    key=["published", "report"],
-    deps=[published_marts],
-    group_name="published",
-    kinds={"html"},
-    owners=["team:analysis"],
-    description="reports/report.html: the review's findings recomputed, from the published marts and the run history.",
-)
-def report(warehouse: WarehouseResource) -> MaterializeResult:
-    home = Path(warehouse.home)
-    out = write_report(published_path(home), home / "reports" / "report.html", home=home)
-    return MaterializeResult(metadata={"path": str(out), "bytes": out.stat().st_size})

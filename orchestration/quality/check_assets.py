@@ -18,8 +18,8 @@ from dagster import (
     multi_asset_check,
 )
 
-from orchestration.publish import published_path
-from orchestration.quality import Suite, load_suites, read_batch, run_suite, write_quality_page
+from orchestration.publish.publication import published_path
+from orchestration.quality.suites import Suite, load_suites, read_batch, run_suite, write_quality_page
 from orchestration.resources import WarehouseResource
 
 

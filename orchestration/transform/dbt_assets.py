@@ -2,7 +2,7 @@
 
 Groups come from dbt (``meta.dagster.group`` per folder in dbt_project.yml) and the raw sources
 resolve to the ``raw/country_exports`` asset through their ``meta`` (see _raw__sources.yml). The
-manifest is prepared at build time (see ``orchestration/dbt_project.py``), not when this is imported.
+manifest is prepared at build time (see ``orchestration/transform/dbt_project.py``), not when this is imported.
 """
 
 import json
@@ -10,9 +10,9 @@ import json
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.dbt_project import dbt_project
-from orchestration.quality import load_suites
+from orchestration.quality.suites import load_suites
 from orchestration.resources import WarehouseResource
+from orchestration.transform.dbt_project import dbt_project
 
 if not dbt_project.manifest_path.exists():
     raise FileNotFoundError(

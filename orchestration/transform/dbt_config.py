@@ -1,7 +1,7 @@
 """The country profiles as the dbt macros see them: ``dbt_project/macros/country_profiles.sql``.
 
 dbt cannot read the YAML profiles, so this renders what staging needs into a macro returning a
-dict. Run ``python -m orchestration.profiles.dbt_config`` after changing a profile;
+dict. Run ``python -m orchestration.transform.dbt_config`` after changing a profile;
 tests/test_dbt_project.py fails while the macro is out of date.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
+from orchestration.ingest.profiles import load_profiles, raw_column_name
 from orchestration.paths import DBT_PROJECT_DIR
-from orchestration.profiles.model import load_profiles, raw_column_name
 
 MACRO_FILE = DBT_PROJECT_DIR / "macros" / "country_profiles.sql"
 
@@ -41,8 +41,8 @@ def profile_config() -> dict:
 def render() -> str:
     payload = json.dumps(profile_config(), sort_keys=True, ensure_ascii=True).replace("'", "\\u0027")
     return (
-        "{#- Generated from orchestration/profiles/countries/*.yaml by orchestration/profiles/dbt_config.py:\n"
-        "    do not edit; run `python -m orchestration.profiles.dbt_config` after changing a profile. -#}\n"
+        "{#- Generated from orchestration/ingest/countries/*.yaml by orchestration/transform/dbt_config.py:\n"
+        "    do not edit; run `python -m orchestration.transform.dbt_config` after changing a profile. -#}\n"
         "{% macro country_profiles() %}\n"
         f"{{{{ return(fromjson('{payload}')) }}}}\n"
         "{% endmacro %}\n"

@@ -1,5 +1,5 @@
 """Writes the suites that follow from the profiles and the seed: one raw contract per raw table and
-the staging suite's category sets. Run ``python -m orchestration.quality_contracts`` after
+the staging suite's category sets. Run ``python -m orchestration.quality.contracts`` after
 changing a profile or the seed; tests/test_quality.py fails while a written suite is stale.
 The other suites in expectations/ are written by hand.
 """
@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import sys
 
-from orchestration.generator.categories import categorisation
+from orchestration.ingest.profiles import COUNTRY_CODES, get_profile, raw_column_name
 from orchestration.paths import EXPECTATIONS_DIR
-from orchestration.profiles import COUNTRY_CODES, get_profile
-from orchestration.profiles.model import raw_column_name
+from orchestration.transform.seeds import categorisation
 
 LATEST_LOADED = "(select max(export_date) from raw.export_loads where country = '{country}' and status = 'loaded')"
 

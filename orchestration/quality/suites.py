@@ -21,9 +21,6 @@ import pandas as pd
 from orchestration.paths import EXPECTATIONS_DIR
 from orchestration.warehouse import connect
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("TQDM_DISABLE", "1")  # GX's metric progress bars
-
 SAMPLE_KEYS = 5
 
 
@@ -77,6 +74,9 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[Suite]:
 
 @cache
 def _batch_definition():
+    # Set when GX is first used, not when this module is imported: no telemetry, no progress bars.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("TQDM_DISABLE", "1")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

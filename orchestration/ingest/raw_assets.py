@@ -16,8 +16,8 @@ from dagster import (
     multi_asset,
 )
 
-from orchestration.profiles import COUNTRY_CODES, get_profile
-from orchestration.profiles.loader import CountryLoadError, ensure_all_raw_tables, load_country, ready_exports
+from orchestration.ingest.loader import CountryLoadError, ensure_all_raw_tables, load_country, ready_exports
+from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
 from orchestration.resources import WarehouseResource
 
 country_partitions = StaticPartitionsDefinition(list(COUNTRY_CODES))

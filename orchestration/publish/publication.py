@@ -161,7 +161,7 @@ def guard_against_drops(current: Path, candidate: Path, accept_drop: frozenset[s
 
 def _validate_before_swap(path: Path) -> None:
     """The published copy's own suites (suppression) must pass before it replaces the old one."""
-    from orchestration.quality import load_suites, read_batch, run_suite
+    from orchestration.quality.suites import load_suites, read_batch, run_suite
 
     for suite in load_suites():
         if suite.database != "published":

@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pandas as pd
 
-from orchestration.generator.xlsx import StreamingWorkbook
-from orchestration.profiles.model import FileSpec, Profile
+from orchestration.ingest.profiles import FileSpec, Profile
+from synthetic.xlsx import StreamingWorkbook
 
 EXCEL_MAX_DATA_ROWS = 1_048_575  # 1,048,576 rows a sheet, one of them the header
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from orchestration.generator.categories import options
-from orchestration.generator.population import DAYS_PER_MONTH, Lives, bucket, uuids
+from synthetic.categories import options
+from synthetic.population import DAYS_PER_MONTH, Lives, bucket, uuids
 
 EXTRA_KINDS = ("D8", "D9", "D13")
 UNMAPPED_VALUES = {

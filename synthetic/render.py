@@ -12,10 +12,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from orchestration.generator.categories import label_lookup
-from orchestration.generator.population import bucket
-from orchestration.generator.snapshot import Snapshot
-from orchestration.profiles.model import Profile
+from orchestration.ingest.profiles import Profile
+from synthetic.categories import label_lookup
+from synthetic.population import bucket
+from synthetic.snapshot import Snapshot
 
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 RESPONSE_LABELS = {"care_plan": "Care plan", "service_provision": "Service provision", "referral": "Referral"}

@@ -1,1 +1,0 @@
-"""Dagster assets by layer: raw exports, dbt models."""

@@ -1,0 +1,1 @@
+"""Publish: the aggregate marts, small cells suppressed, copied to the published file, and its asset."""

@@ -1,0 +1,1 @@
+"""Report: the HTML report over the published marts, and its asset."""
