@@ -8,7 +8,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export CPWH_HOME ?= $(CURDIR)/data
 MANIFEST := dbt_project/target/manifest.json
-DBT_FILES := dbt_project/dbt_project.yml dbt_project/profiles.yml \
+PROFILES := $(wildcard orchestration/ingest/countries/*.yaml)
+DBT_FILES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(PROFILES) \
 	$(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f)
 
 .PHONY: setup run test lint ui bench clean
@@ -19,8 +20,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-# dagster-dbt's prepare step at build time: the code location never parses dbt when it loads.
+# What follows from the country profiles (dbt sources, staging models, macros, GX contracts) is
+# written first, then dagster-dbt's prepare step: the code location never parses dbt when it loads.
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
+	$(BIN)/cpwh profile sync
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster-dbt project prepare-and-package --file orchestration/transform/dbt_project.py
 	touch $@
 

@@ -217,6 +217,34 @@ def cmd_dq(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    """``check FILE...``: validate profiles against the typed schema. ``sync``: write every file
+    that follows from the profiles (``--check``: only say which are stale)."""
+    if args.action == "check":
+        import yaml
+
+        from orchestration.ingest.profile_schema import check_profile
+
+        failed = 0
+        for path in args.files:
+            try:
+                problems = check_profile(yaml.safe_load(path.read_text(encoding="utf-8")))
+            except (OSError, yaml.YAMLError) as error:
+                problems = [f"cannot be read as YAML ({type(error).__name__}: {str(error).splitlines()[0][:150]})"]
+            for problem in problems:
+                print(f"{path}: {problem}", file=sys.stderr)
+            if not problems:
+                print(f"{path}: a valid profile")
+            failed += bool(problems)
+        return EXIT_FAILED if failed else EXIT_OK
+    from orchestration.transform.profile_sync import sync
+
+    changed = sync(check=args.check)
+    for path in changed:
+        print(f"{'stale' if args.check else 'wrote'}: {path}", file=sys.stderr)
+    return EXIT_FAILED if (args.check and changed) else EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from orchestration.report.html_report import write_report
 
@@ -267,6 +295,14 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=None, help="default: $CPWH_HOME/reports/report.html")
     report.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
     report.set_defaults(func=cmd_report)
+
+    profile = commands.add_parser("profile", help="check country profiles, or write what follows from them")
+    actions = profile.add_subparsers(dest="action", required=True)
+    check = actions.add_parser("check", help="validate profile files against the typed schema")
+    check.add_argument("files", type=Path, nargs="+")
+    sync = actions.add_parser("sync", help="write dbt sources, staging models, macros and suites from the profiles")
+    sync.add_argument("--check", action="store_true", help="write nothing; exit 1 if a generated file is stale")
+    profile.set_defaults(func=cmd_profile)
     return root
 
 

@@ -4,9 +4,11 @@ import hashlib
 
 import yaml
 
-from orchestration.ingest.profiles import COUNTRY_CODES, load_profiles
+from orchestration.ingest.profiles import COUNTRY_CODES, PROFILE_DIR, load_profiles
 from orchestration.paths import DBT_PROJECT_DIR
+from orchestration.transform.profile_sync import sync
 from orchestration.transform.seeds import categorisation
+from tests.conftest import cpwh
 
 
 def test_one_profile_per_country():
@@ -21,6 +23,34 @@ def test_every_coded_field_of_the_seed_is_an_export_field():
             fields |= set(profile.wide_services["fields"])
         for field in set(seed[seed.country_code == code].field):
             assert field in fields, f"{code}: seed field {field} has no column in the profile"
+
+
+def test_every_generated_file_is_current():
+    """dbt sources, staging models, the profile macro and the raw-contract suites follow from the
+    profiles; `make` writes them (`cpwh profile sync`), and nothing written may be stale."""
+    assert sync(check=True) == [], "stale: run `cpwh profile sync` (make does)"
+
+
+def test_profile_check_names_the_key_and_what_was_expected(tmp_path):
+    raw = yaml.safe_load((PROFILE_DIR / "bgd.yaml").read_text(encoding="utf-8"))
+    raw["harmonise"]["fields"]["risk"] = "risk_levle"
+    raw["multiselect"] = {"style": "joined"}
+    raw["files"][0]["format"] = "xls"
+    del raw["country_name"]
+    path = tmp_path / "bgd.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    run = cpwh(["profile", "check", str(path)], tmp_path)
+    assert run.returncode == 1
+    assert f"{path}: country_name: Field required" in run.stderr
+    assert "multiselect: Value error, a joined multi-select needs its separator" in run.stderr
+    assert "files.0.format: Input should be 'csv', 'xlsx' or 'jsonl'" in run.stderr
+    raw = yaml.safe_load((PROFILE_DIR / "bgd.yaml").read_text(encoding="utf-8"))
+    raw["harmonise"]["fields"]["risk"] = "risk_levle"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    run = cpwh(["profile", "check", str(path)], tmp_path)
+    assert run.returncode == 1 and "harmonise.fields: ['risk_levle'] is not a column" in run.stderr
+    good = cpwh(["profile", "check", *map(str, sorted(PROFILE_DIR.glob("*.yaml")))], tmp_path)
+    assert good.returncode == 0 and good.stdout.count("a valid profile") == len(COUNTRY_CODES)
 
 
 def test_dbt_sources_list_every_raw_table_of_every_profile():

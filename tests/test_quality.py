@@ -13,17 +13,9 @@ import pytest
 from dagster import DagsterInstance
 
 from orchestration.ingest.profiles import COUNTRY_CODES
-from orchestration.paths import EXPECTATIONS_DIR
-from orchestration.quality.contracts import render, written_suites
 from orchestration.quality.suites import load_suites
 from synthetic import generate_exports
 from tests.conftest import EXPORT, cpwh
-
-
-def test_written_suites_are_current():
-    for name, suite in written_suites().items():
-        path = EXPECTATIONS_DIR / f"{name}.json"
-        assert path.read_text(encoding="utf-8") == render(suite), "run python -m orchestration.quality.contracts"
 
 
 def test_every_expectation_says_why_and_how_severe():

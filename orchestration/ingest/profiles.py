@@ -14,8 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from orchestration.ingest.profile_schema import check_profile
+
 PROFILE_DIR = Path(__file__).parent / "countries"
-COUNTRY_CODES = ("BGD", "KEN", "LBN", "MMR", "NGA", "UKR")
 
 
 @dataclass(frozen=True)
@@ -117,22 +118,20 @@ def _table_spec(raw: dict) -> TableSpec:
     )
 
 
-_COUNTRY_CODE = re.compile(r"[A-Z]{3}")
-_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+class ProfileError(ValueError):
+    """A profile that does not follow the schema: every problem names its key."""
 
 
-def _check_names(raw: dict) -> None:
-    """Names that become warehouse table names are plain: they reach SQL quoted, never free-form."""
-    code = str(raw.get("country_code", ""))
-    if not _COUNTRY_CODE.fullmatch(code):
-        raise ValueError(f"profile country_code {code!r} is not an ISO3 code (three capital letters)")
-    for spec in (t for f in raw["files"] for t in f["tables"]):
-        if not _TABLE_NAME.fullmatch(str(spec["table"])):
-            raise ValueError(f"profile {code}: table name {spec['table']!r} is not lower snake case")
+def read_profile(path: Path) -> Profile:
+    """One profile file, checked against the typed schema (``profile_schema.py``)."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    problems = check_profile(raw)
+    if problems:
+        raise ProfileError(f"{path}: " + "; ".join(problems))
+    return _profile(raw)
 
 
 def _profile(raw: dict) -> Profile:
-    _check_names(raw)
     files = tuple(
         FileSpec(
             pattern=f["pattern"],
@@ -146,6 +145,9 @@ def _profile(raw: dict) -> Profile:
     known = {k: v for k, v in raw.items() if k != "files"}
     known["multiselect_fields"] = tuple(known.get("multiselect_fields", ()))
     known["uasc_concern_options"] = dict(known.get("uasc_concern_options") or {})
+    for key in ("period_start", "revised_forms_from"):  # YAML may give a date; the profile keeps text
+        if known.get(key) is not None:
+            known[key] = str(known[key])
     return Profile(files=files, **known)
 
 
@@ -154,7 +156,9 @@ def load_profiles() -> dict[str, Profile]:
     """Every profile in ``countries/``, keyed by ISO3 code."""
     profiles = {}
     for path in sorted(PROFILE_DIR.glob("*.yaml")):
-        profile = _profile(yaml.safe_load(path.read_text(encoding="utf-8")))
+        profile = read_profile(path)
+        if profile.country_code in profiles or path.stem != profile.country_code.lower():
+            raise ProfileError(f"{path}: the file is named after its country_code, once ({profile.country_code})")
         profiles[profile.country_code] = profile
     return profiles
 
@@ -164,3 +168,7 @@ def get_profile(country_code: str) -> Profile:
     if country_code not in profiles:
         raise KeyError(f"no export profile for country {country_code!r}; known: {sorted(profiles)}")
     return profiles[country_code]
+
+
+# The countries are the profiles in countries/: adding one is adding its YAML file.
+COUNTRY_CODES: tuple[str, ...] = tuple(load_profiles())

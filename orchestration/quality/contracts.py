@@ -1,16 +1,13 @@
-"""Writes the suites that follow from the profiles and the seed: one raw contract per raw table and
-the staging suite's category sets. Run ``python -m orchestration.quality.contracts`` after
-changing a profile or the seed; tests/test_quality.py fails while a written suite is stale.
-The other suites in expectations/ are written by hand.
+"""The suites that follow from the profiles and the seed: one raw contract per raw table and the
+staging suite's category sets, written by ``cpwh profile sync`` (orchestration/transform/
+profile_sync.py). The other suites in expectations/ are written by hand.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile, raw_column_name
-from orchestration.paths import EXPECTATIONS_DIR
 from orchestration.transform.seeds import categorisation
 
 LATEST_LOADED = "(select max(export_date) from raw.export_loads where country = '{country}' and status = 'loaded')"
@@ -159,14 +156,3 @@ def written_suites() -> dict[str, dict]:
 
 def render(suite: dict) -> str:
     return json.dumps(suite, indent=2, ensure_ascii=False) + "\n"
-
-
-def main() -> int:
-    for name, suite in written_suites().items():
-        (EXPECTATIONS_DIR / f"{name}.json").write_text(render(suite), encoding="utf-8")
-    print(f"wrote {len(written_suites())} suites to {EXPECTATIONS_DIR}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

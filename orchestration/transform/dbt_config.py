@@ -1,14 +1,12 @@
 """The country profiles as the dbt macros see them: ``dbt_project/macros/country_profiles.sql``.
 
 dbt cannot read the YAML profiles, so this renders what staging needs into a macro returning a
-dict. Run ``python -m orchestration.transform.dbt_config`` after changing a profile;
-tests/test_dbt_project.py fails while the macro is out of date.
+dict, written by ``cpwh profile sync`` with the other files that follow from the profiles.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 
 from orchestration.ingest.profiles import load_profiles, raw_column_name
 from orchestration.paths import DBT_PROJECT_DIR
@@ -42,18 +40,8 @@ def render() -> str:
     payload = json.dumps(profile_config(), sort_keys=True, ensure_ascii=True).replace("'", "\\u0027")
     return (
         "{#- Generated from orchestration/ingest/countries/*.yaml by orchestration/transform/dbt_config.py:\n"
-        "    do not edit; run `python -m orchestration.transform.dbt_config` after changing a profile. -#}\n"
+        "    do not edit; `cpwh profile sync` (run by make) rewrites it from the profiles. -#}\n"
         "{% macro country_profiles() %}\n"
         f"{{{{ return(fromjson('{payload}')) }}}}\n"
         "{% endmacro %}\n"
     )
-
-
-def main() -> int:
-    MACRO_FILE.write_text(render(), encoding="utf-8")
-    print(f"wrote {MACRO_FILE}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
