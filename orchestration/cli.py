@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from orchestration.ingest.profiles import COUNTRY_CODES
+from orchestration.ingest.profile_schema import ProfileError
 from orchestration.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 130
@@ -33,17 +33,25 @@ def _progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def _known_countries() -> tuple[str, ...]:
+    """The profiled countries, read when a command needs them: a broken profile must not stop
+    `cpwh profile check` from saying what is wrong with it."""
+    from orchestration.ingest.profiles import COUNTRY_CODES
+
+    return COUNTRY_CODES
+
+
 def _countries(text: str) -> list[str]:
     codes = [c.strip().upper() for c in text.split(",") if c.strip()]
-    unknown = [c for c in codes if c not in COUNTRY_CODES]
+    unknown = [c for c in codes if c not in _known_countries()]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown country code(s) {unknown}; known: {', '.join(COUNTRY_CODES)}")
+        raise argparse.ArgumentTypeError(f"unknown country code(s) {unknown}; known: {', '.join(_known_countries())}")
     return codes
 
 
 def _contiguous_blocks(countries: list[str]) -> list[list[str]]:
     """A run covers one partition or a range of them: split a choice of countries into ranges."""
-    order = {code: i for i, code in enumerate(COUNTRY_CODES)}
+    order = {code: i for i, code in enumerate(_known_countries())}
     blocks: list[list[str]] = []
     for code in sorted(countries, key=order.get):
         if blocks and order[code] == order[blocks[-1][-1]] + 1:
@@ -86,7 +94,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     log = settings.home / "logs" / f"build-{time.strftime('%Y%m%dT%H%M%S')}.log"
     exit_code = EXIT_OK
     with DagsterInstance.get() as instance:
-        for block in _contiguous_blocks(args.countries):
+        for block in _contiguous_blocks(args.countries or list(_known_countries())):
             _progress(f"building {', '.join(block)} from {settings.landing} (Dagster job 'build')")
             with _output_to(None if args.verbose else log):
                 result = job.execute_in_process(
@@ -264,7 +272,7 @@ def parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="load every ready export and build the warehouse")
     build.add_argument("--landing", type=Path, default=None, help="default: $CPWH_LANDING or $CPWH_HOME/landing")
     build.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
-    build.add_argument("--countries", type=_countries, default=list(COUNTRY_CODES))
+    build.add_argument("--countries", type=_countries, default=None, help="default: every profiled country")
     build.add_argument("--verbose", action="store_true", help="show every Dagster event")
     build.add_argument(
         "--accept-drop",
@@ -334,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"cpwh {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ProfileError as error:  # a broken profile in countries/: its file, key and rule
+        print(f"cpwh {args.command}: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as error:  # noqa: BLE001 - no traceback reaches the user
         return _unforeseen(args, error)
 

@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
 
 
+class ProfileError(ValueError):
+    """A profile that does not follow the schema: every problem names its key."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

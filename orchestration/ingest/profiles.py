@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from orchestration.ingest.profile_schema import check_profile
+from orchestration.ingest.profile_schema import ProfileError, check_profile
 
 PROFILE_DIR = Path(__file__).parent / "countries"
 
@@ -116,10 +116,6 @@ def _table_spec(raw: dict) -> TableSpec:
         case_key=raw.get("case_key"),
         required=tuple(raw["required"]) if "required" in raw else None,
     )
-
-
-class ProfileError(ValueError):
-    """A profile that does not follow the schema: every problem names its key."""
 
 
 def read_profile(path: Path) -> Profile:
