@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
-from synthetic.parameters import country_parameters
+from synthetic.parameters import country_parameters, inapplicable_defects
 from synthetic.population import duration_scale_days, simulate
 from synthetic.render import render
 from synthetic.snapshot import EXTRA_KINDS, take_snapshot
@@ -46,10 +46,7 @@ def _rates(params: dict, defects: dict[str, float] | None, country: str) -> dict
     rates = dict(params["defects"])
     if defects:
         rates.update(defects)
-    if country != "NGA":
-        rates["D5"] = 0.0
-    if country in ("MMR", "UKR"):
-        rates["D12"] = 0.0
+    rates.update(inapplicable_defects(country))
     return rates
 
 
@@ -100,11 +97,11 @@ def generate_country(
         writers.append([(spec, open_writer(folder, spec, profile, max_xlsx_rows)) for spec in profile.files])
     duration_scale = duration_scale_days(params, window, window[1]) if window[1] >= window[0] else 1.0
     chunks = max(1, -(-(base + sum(extras.values())) // CHUNK_CHILDREN))
-    country_index = COUNTRY_CODES.index(country)
+    stream = params["seed_stream"]  # the country's own random stream: adding a country changes no other
     plan = zip(_split(base, chunks), *(_split(n, chunks) for n in extras.values()), strict=True)
     first_seq = 1
     for chunk, (n_base, *n_extra) in enumerate(plan):
-        rng = np.random.default_rng([seed, country_index, chunk])
+        rng = np.random.default_rng([seed, stream, chunk])
         kinds = np.array(
             [None] * n_base + sum(([k] * n for k, n in zip(EXTRA_KINDS, n_extra, strict=True)), []), dtype=object
         )
@@ -112,7 +109,7 @@ def generate_country(
         lives = simulate(rng, country, params, kinds, first_seq, window, window[1], duration_scale)
         first_seq += len(kinds)
         for k, export_date in enumerate(dates):
-            snap_rng = np.random.default_rng([seed, country_index, chunk, 1000 + k])
+            snap_rng = np.random.default_rng([seed, stream, chunk, 1000 + k])
             snap = take_snapshot(lives, export_date, rates, snap_rng, country)
             frames = render(profile, snap)
             for spec, writer in writers[k]:

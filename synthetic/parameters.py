@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from functools import cache
 from pathlib import Path
 
 import yaml
+
+from orchestration.ingest.profiles import get_profile
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters.yaml")
 DEFECT_CODES = tuple(f"D{i}" for i in range(1, 14))
@@ -25,11 +28,21 @@ def country_parameters(country: str) -> dict:
             merged["defects"] = {**document["defaults"]["defects"], **value}
         else:
             merged[key] = value
-    if country != "NGA":
-        merged["defects"] = {**merged["defects"], "D5": 0.0}  # two closure fields: Nigeria only
-    if country in ("MMR", "UKR"):
-        merged["defects"] = {**merged["defects"], "D12": 0.0}  # services are inside the case row
+    merged["defects"] = {**merged["defects"], **inapplicable_defects(country)}
+    merged.setdefault("seed_stream", 100 + zlib.crc32(country.encode()) % 100_000)
     return merged
+
+
+def inapplicable_defects(country: str) -> dict[str, float]:
+    """Defects a profile's shape rules out: D5 needs two closure fields; D12 (services of no case)
+    needs services in a table of their own, not inside the case row."""
+    harmonise = get_profile(country).harmonise
+    ruled_out = {}
+    if len(harmonise["closure_fields"]) < 2:
+        ruled_out["D5"] = 0.0
+    if harmonise["services"]["layout"] != "table":
+        ruled_out["D12"] = 0.0
+    return ruled_out
 
 
 def parse_defects(spec: str | None) -> dict[str, float] | None:

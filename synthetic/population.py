@@ -129,7 +129,7 @@ def _identity(rng, country: str, params: dict, n: int, first_seq: int, window) -
             "name": given + " " + family,
             "location": locations(rng, country, n),
             "agency": agencies(rng, country, n),
-            "arabic_row": rng.random(n) < params["lbn_arabic_rows"],
+            "arabic_row": rng.random(n) < params["local_language_rows"],
         }
     )
 
@@ -151,7 +151,7 @@ def _attributes(rng, country: str, params: dict, kids: pd.DataFrame) -> None:
         _draw_categories(rng, n, _restrict(params["displacement"], categories(country, "displacement_status"))),
         params["displacement_missing"],
     )
-    risk_field = "case_priority" if country == "KEN" else "risk_level"
+    risk_field = get_profile(country).harmonise["fields"]["risk"]
     risk = _draw_categories(rng, n, params["risk"])
     risk = np.where(np.isin(risk, categories(country, risk_field)), risk, None)
     kids["risk"] = _missing(rng, risk, params["risk_missing"])
@@ -163,16 +163,16 @@ def _attributes(rng, country: str, params: dict, kids: pd.DataFrame) -> None:
 
 
 def _concern_fields(country: str) -> list[str]:
-    return ["protection_concerns", "type_of_risk"] if country == "LBN" else ["protection_concerns"]
+    return list(get_profile(country).harmonise["concern_fields"])
 
 
 def _concern_options(rng, country: str, category: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(field, option_id) for n concerns of one category, spread over the fields that carry it."""
     candidates = pd.concat([options(country, f).assign(field=f) for f in _concern_fields(country)], ignore_index=True)
     candidates = candidates[candidates.category == category]
-    if country in ("BGD", "LBN", "MMR", "NGA", "UKR"):
-        # UASC concern options are kept for UASC children only (they decide uasc_status).
-        candidates = candidates[~candidates.option_id.isin(UASC_MARKER_OPTIONS)]
+    # UASC concern options are kept for UASC children only (they decide uasc_status).
+    markers = set(UASC_MARKER_OPTIONS) | set(options_for_uasc(country).values())
+    candidates = candidates[~candidates.option_id.isin(markers)]
     if candidates.empty:
         return np.array([], dtype=object), np.array([], dtype=object)
     picks = rng.integers(0, len(candidates), size=n)
@@ -206,16 +206,19 @@ def _concerns(rng, country: str, params: dict, kids: pd.DataFrame) -> pd.DataFra
     parts.append(_uasc_markers(rng, country, params, kids))
     concerns = pd.concat(parts, ignore_index=True)
     concerns = concerns.drop_duplicates(["child", "field", "option_id"])
-    if country == "LBN":
-        concerns = pd.concat([concerns, _lbn_no_risk(rng, params, n, concerns)], ignore_index=True)
+    none_options = [
+        (f, o) for f in _concern_fields(country) for o in options(country, f).query("category == 'none'").option_id
+    ]
+    if none_options:  # a "no risk" option (LBN's Type of Risk) for some children without a concern
+        concerns = pd.concat([concerns, _no_concern(rng, params, n, concerns, none_options[0])], ignore_index=True)
     order = rng.random(len(concerns))
     return concerns.assign(_order=order).sort_values(["child", "_order"]).drop(columns="_order").reset_index(drop=True)
 
 
-def _lbn_no_risk(rng, params: dict, n: int, concerns: pd.DataFrame) -> pd.DataFrame:
+def _no_concern(rng, params: dict, n: int, concerns: pd.DataFrame, option: tuple[str, str]) -> pd.DataFrame:
     without = np.setdiff1d(np.arange(n), concerns.child.unique())
     chosen = without[rng.random(len(without)) < params["no_risk_when_no_concern"]]
-    return pd.DataFrame({"child": chosen, "field": "type_of_risk", "option_id": "no_risk", "category": "none"})
+    return pd.DataFrame({"child": chosen, "field": option[0], "option_id": option[1], "category": "none"})
 
 
 def _uasc_markers(rng, country: str, params: dict, kids: pd.DataFrame) -> pd.DataFrame:
@@ -231,7 +234,7 @@ def _uasc_markers(rng, country: str, params: dict, kids: pd.DataFrame) -> pd.Dat
     uasc = kids.uasc.to_numpy()
     is_uasc = uasc != "not_uasc"
     field_category = np.where(is_uasc & ~by_concern_only, uasc, "not_uasc").astype(object)
-    uasc_field = "protection_status" if country == "KEN" else "unaccompanied_separated_status"
+    uasc_field = get_profile(country).harmonise["fields"]["uasc"]
     field_option = choose_options(rng, country, uasc_field, field_category)
     # A not-UASC child often has the field left empty.
     field_option[(field_category == "not_uasc") & (rng.random(n) < 0.3)] = None
@@ -313,11 +316,12 @@ def _closure_reasons(rng, country: str, params: dict, kids: pd.DataFrame, revise
     """The closure reason each closing case will carry, in the country's closure field(s)."""
     n = len(kids)
     close = kids.close_date.to_numpy()
-    if country == "NGA":
-        revised = close >= revised_from
-        primary_field = np.where(revised, "primary_reason_closure", "closure_reason")
+    profile = get_profile(country)
+    closure_fields = profile.harmonise["closure_fields"]
+    if len(closure_fields) > 1:  # revised forms (the first field) from a date, the legacy field before
+        primary_field = np.where(close >= revised_from, closure_fields[0], closure_fields[1])
     else:
-        primary_field = np.full(n, "primary_reason_closure" if country == "UKR" else "closure_reason", dtype=object)
+        primary_field = np.full(n, closure_fields[0], dtype=object)
     category = np.full(n, None, dtype=object)
     option = np.full(n, None, dtype=object)
     for field in np.unique(primary_field):
@@ -329,14 +333,14 @@ def _closure_reasons(rng, country: str, params: dict, kids: pd.DataFrame, revise
     kids["closure_field"] = primary_field
     kids["closure_option"] = option
     kids["legacy_option"] = None
-    if country == "NGA":
-        beside = (primary_field == "primary_reason_closure") & (rng.random(n) < params["nga_legacy_beside_revised"])
-        legacy = choose_options(rng, country, "closure_reason", np.where(beside, category, None))
+    if len(closure_fields) > 1:  # the legacy field is often filled beside the revised one
+        beside = (primary_field == closure_fields[0]) & (rng.random(n) < params["legacy_closure_beside_revised"])
+        legacy = choose_options(rng, country, closure_fields[1], np.where(beside, category, None))
         kids["legacy_option"] = legacy
     kids["second_closure_option"] = None
-    if country == "KEN":
-        second = rng.random(n) < params["ken_second_closure_option"]
-        all_options = options(country, "closure_reason").option_id.to_numpy()
+    if closure_fields[0] in profile.multiselect_fields:  # a multi-select closure reason: sometimes two
+        second = rng.random(n) < params["second_closure_option_share"]
+        all_options = options(country, closure_fields[0]).option_id.to_numpy()
         kids.loc[second, "second_closure_option"] = all_options[rng.integers(0, len(all_options), second.sum())]
     places = free_text_places(rng, country, n)
     kids["closure_free_text"] = np.where(

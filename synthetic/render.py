@@ -1,8 +1,8 @@
 """Formatting a canonical snapshot the way one country's CPIMS+ instance exports it.
 
-Everything profile-specific comes from the profile (date format, value style, multi-select
-encoding, headers); the few fields whose place differs by country (risk in KEN's case priority,
-NGA's two closure fields, KEN's five sheets) are resolved in ``_case_fields``.
+Everything country-specific comes from the profile (date format, value style, multi-select
+encoding, headers, which fields carry risk, UASC, concerns and closure, how services refer to
+their case) or from the country's synthetic parameters; no code branches on a country.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 
 from orchestration.ingest.profiles import Profile
 from synthetic.categories import label_lookup
+from synthetic.parameters import country_parameters
 from synthetic.population import bucket
 from synthetic.snapshot import Snapshot
 
@@ -69,14 +70,13 @@ def _stray(text: object, variant: str) -> object:
 def _case_fields(profile: Profile, snap: Snapshot) -> dict[str, object]:
     """Every case field of the profile, by canonical name, as exported values."""
     rows = snap.cases
-    country = profile.country_code
     arabic = rows.arabic_row.to_numpy() & (profile.value_style == "label")
 
     def coded(field: str, column: str) -> np.ndarray:
         return _option_values(profile, field, rows[column], arabic)
 
-    risk_field = "case_priority" if country == "KEN" else "risk_level"
-    uasc_field = "protection_status" if country == "KEN" else "unaccompanied_separated_status"
+    risk_field = profile.harmonise["fields"]["risk"]
+    uasc_field = profile.harmonise["fields"]["uasc"]
     values = {
         "status": coded("status", "status"),
         "sex": coded("sex", "sex_option"),
@@ -100,10 +100,9 @@ def _case_fields(profile: Profile, snap: Snapshot) -> dict[str, object]:
         else:
             values[field][row] = _stray(values[field][row], rows.stray_variant.iat[row])
 
-    concerns = _multi_column(profile, snap, "protection_concerns", arabic)
-    values["protection_concerns"] = concerns
-    if "type_of_risk" in profile.multiselect_fields:
-        values["type_of_risk"] = _multi_column(profile, snap, "type_of_risk", arabic)
+    for field in profile.harmonise["concern_fields"]:
+        values[field] = _multi_column(profile, snap, field, arabic)
+    concerns = values[profile.harmonise["concern_fields"][0]]
     reg = format_dates(profile, rows.registration_date)
     reg[(rows.d9_variant == "unparseable").to_numpy()] = "unknown"
     estimated = np.where(
@@ -139,27 +138,28 @@ def _case_fields(profile: Profile, snap: Snapshot) -> dict[str, object]:
 
 
 def _closure_fields(profile: Profile, rows: pd.DataFrame, arabic: np.ndarray) -> dict[str, np.ndarray]:
-    country = profile.country_code
+    """The closure field(s) of the profile: one field; a revised and a legacy field (the revised
+    form's from ``revised_forms_from``); or a multi-select whose first option is the reason. The
+    free-text field beside them is a parameter of the synthetic data (``closure_other``)."""
+    fields = profile.harmonise["closure_fields"]
     option = rows.closure_option
-    free_text = rows.closure_free_text.to_numpy(dtype=object)
-    if country == "NGA":
-        revised = (rows.closure_field == "primary_reason_closure").to_numpy()
-        primary = np.where(revised, option, None).astype(object)
-        legacy = np.where(revised, rows.legacy_option, option).astype(object)
-        is_other = (rows.closure_category == "other").to_numpy() & revised
-        return {
-            "primary_reason_closure": primary,
-            "closure_reason": legacy,
-            "primary_reason_closure_other": np.where(is_other, free_text, None).astype(object),
+    primary = (rows.closure_field == fields[0]).to_numpy()
+    if len(fields) > 1:
+        values = {
+            fields[0]: _option_values(profile, fields[0], pd.Series(np.where(primary, option, None)), arabic),
+            fields[1]: _option_values(
+                profile, fields[1], pd.Series(np.where(primary, rows.legacy_option, option)), arabic
+            ),
         }
-    if country == "KEN":
-        reasons = [_encode_multi(profile, list(pair)) for pair in zip(option, rows.second_closure_option, strict=True)]
-        return {"closure_reason": np.array(reasons, dtype=object), "closue_exact_reason": free_text}
-    field = "primary_reason_closure" if country == "UKR" else "closure_reason"
-    values = {field: _option_values(profile, field, option, arabic)}
-    if country in ("BGD", "LBN"):
-        keep = (rows.closure_category == "other").to_numpy() | (country == "LBN")
-        values["closure_reason_other"] = np.where(keep, free_text, None).astype(object)
+    elif fields[0] in profile.multiselect_fields:
+        pairs = zip(option, rows.second_closure_option, strict=True)
+        values = {fields[0]: np.array([_encode_multi(profile, list(pair)) for pair in pairs], dtype=object)}
+    else:
+        values = {fields[0]: _option_values(profile, fields[0], option, arabic)}
+    other = country_parameters(profile.country_code).get("closure_other")
+    if other:
+        keep = primary & ((rows.closure_category == "other").to_numpy() if other["only_for_other"] else True)
+        values[other["field"]] = np.where(keep, rows.closure_free_text.to_numpy(dtype=object), None).astype(object)
     return values
 
 
@@ -170,10 +170,13 @@ def _service_fields(profile: Profile, snap: Snapshot, services: pd.DataFrame) ->
     arabic = np.zeros(len(services), dtype=bool)
     if profile.value_style == "label":
         arabic[known] = rows.arabic_row.to_numpy()[case_row[known]]
-    key_column = "case_id_display" if profile.country_code == "LBN" else "id"
+    # A services row names its case by the field the profile says (the record id, or the display id).
+    by_display = profile.harmonise["services"].get("refers_to") == "case_id_display"
+    key_column = "case_id_display" if by_display else "id"
     keys = np.where(known, rows[key_column].to_numpy()[np.where(known, case_row, 0)], services.orphan_key)
-    if profile.country_code == "LBN":
-        orphan_display = [f"lbn-9{k[:7]}" if isinstance(k, str) else None for k in services.orphan_key]
+    if by_display:
+        prefix = f"{profile.country_code.lower()}-9"
+        orphan_display = [f"{prefix}{k[:7]}" if isinstance(k, str) else None for k in services.orphan_key]
         keys = np.where(known, keys, np.array(orphan_display, dtype=object))
     implemented = np.where(services.implemented, "implemented", "not_implemented").astype(object)
     response = services.response.to_numpy(dtype=object)
@@ -229,7 +232,7 @@ def render(profile: Profile, snap: Snapshot) -> dict[str, pd.DataFrame]:
         _wide_services(profile, snap, fields)
     # Concern multi-selects are encoded as text, except in JSON Lines, where they stay arrays.
     as_arrays = profile.files[0].format == "jsonl"
-    for name in ("protection_concerns", "type_of_risk"):
+    for name in profile.harmonise["concern_fields"]:
         if name in profile.multiselect_fields:
             values = [(v or None) if as_arrays else _encode_multi(profile, v) for v in fields[name]]
             fields[name] = np.array(values, dtype=object)

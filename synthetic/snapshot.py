@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from orchestration.ingest.profiles import get_profile
 from synthetic.categories import options
+from synthetic.parameters import country_parameters
 from synthetic.population import DAYS_PER_MONTH, Lives, bucket, uuids
 
 EXTRA_KINDS = ("D8", "D9", "D13")
@@ -141,11 +143,12 @@ def _closure_defects(rng, rows: pd.DataFrame, rates: dict, base: np.ndarray, cou
     counts["D4"] = len(d4)
 
 
-def _nga_disagreement(rng, rows: pd.DataFrame, rate: float, base: np.ndarray, counts: dict) -> None:
+def _closure_disagreement(rng, country: str, rows: pd.DataFrame, rate: float, base: np.ndarray, counts: dict) -> None:
     """D5: the legacy closure reason in another category than the revised one."""
-    revised = (rows.closure_field == "primary_reason_closure").to_numpy() & rows.closure_option.notna().to_numpy()
+    revised_field, legacy_field = get_profile(country).harmonise["closure_fields"][:2]
+    revised = (rows.closure_field == revised_field).to_numpy() & rows.closure_option.notna().to_numpy()
     d5 = _pick(rng, base & revised, _count(rate, len(rows)))
-    legacy = options("NGA", "closure_reason")
+    legacy = options(country, legacy_field)
     for row in d5:
         others = legacy[legacy.category != rows.at[row, "closure_category"]]
         rows.at[row, "legacy_option"] = others.option_id.iloc[rng.integers(0, len(others))]
@@ -174,7 +177,7 @@ STRAY_FIELDS = ("sex_option", "displacement_option", "risk_option", "care_option
 def _stray_values(rng, rows: pd.DataFrame, rate: float, base, country, counts) -> None:
     """D11: option values not written as in the lists (case, spaces) or matching nothing."""
     chosen = _pick(rng, base, _count(rate, len(rows)))
-    refugee_only = country in ("BGD", "KEN")
+    refugee_only = len(country_parameters(country)["displacement"]) == 1  # nothing else to be unmapped into
     rows["stray_field"] = None
     rows["stray_variant"] = None
     rows["unmapped_value"] = None
@@ -264,8 +267,8 @@ def take_snapshot(lives: Lives, snapshot_date, rates: dict, rng, country: str) -
     rows["expected_age"] = rows.age.astype(float)
 
     _closure_defects(rng, rows, rates, base, counts)
-    if country == "NGA":
-        _nga_disagreement(rng, rows, rates["D5"], base, counts)
+    if len(get_profile(country).harmonise["closure_fields"]) > 1:
+        _closure_disagreement(rng, country, rows, rates["D5"], base, counts)
     else:
         counts["D5"] = 0
     _age_defects(rng, rows, rates, base, counts)
