@@ -19,14 +19,6 @@ from orchestration.paths import CATEGORISATION_SEED
 
 DAYS_PER_MONTH = 30.4375
 STUDY_START, STUDY_END = pd.Timestamp("2020-01-01"), pd.Timestamp("2023-12-31")
-RAW_DATE_FORMATS = {
-    "BGD": "%Y-%m-%d",
-    "KEN": "%d-%b-%Y",
-    "LBN": "%d/%m/%Y",
-    "MMR": "%m/%d/%Y",
-    "NGA": "%Y-%m-%d",
-    "UKR": "%Y-%m-%d",
-}
 
 
 def normalise(value: object) -> object:
@@ -43,7 +35,7 @@ class Categoriser:
         for row in seed.itertuples():
             table = self.lookup.setdefault((row.country_code, row.field), {})
             keys = [row.option_id]
-            if row.country_code == "LBN":
+            if get_profile(row.country_code).value_style == "label":  # LBN, and any label-style export
                 keys = [row.label_en, row.label_local]
             for key in keys:
                 if key:
@@ -126,7 +118,7 @@ def harmonise(con: duckdb.DuckDBPyConnection, country: str, export_date: str | N
     cat = Categoriser()
     export_date = export_date or latest_export(con, country)
     cases = _cases(con, country, export_date)
-    fmt = RAW_DATE_FORMATS[country]
+    fmt = profile.harmonise["raw_date_format"]
     reg = pd.to_datetime(cases.registration_date, format=fmt, errors="coerce")
     dob = pd.to_datetime(cases.date_of_birth, format=fmt, errors="coerce")
     closure_date = pd.to_datetime(cases.date_closure, format=fmt, errors="coerce")

@@ -12,7 +12,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-COUNTRIES = ["BGD", "KEN", "LBN", "MMR", "NGA", "UKR"]
 # The review's headline figures (indicators.md) and how the warehouse's figure is shown.
 FINDINGS = [
     ("Children registered 2020-2023", "over 91,000", "children_in_scope", "{:,.0f}"),
@@ -71,11 +70,11 @@ def _cell(value: float | None, fmt: str) -> str:
     return "<td>suppressed</td>" if value is None else f"<td>{html.escape(fmt.format(value))}</td>"
 
 
-def _findings_table(indicators: pd.DataFrame) -> str:
-    header = "".join(f"<th>{c}</th>" for c in ["Finding", "Review", "All six", *COUNTRIES])
+def _findings_table(countries: list[str], indicators: pd.DataFrame) -> str:
+    header = "".join(f"<th>{c}</th>" for c in ["Finding", "Review", "All countries", *countries])
     rows = []
     for label, review, indicator, fmt in FINDINGS:
-        cells = "".join(_cell(_figure(indicators, indicator, c), fmt) for c in ["ALL", *COUNTRIES])
+        cells = "".join(_cell(_figure(indicators, indicator, c), fmt) for c in ["ALL", *countries])
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{html.escape(review)}</td>{cells}</tr>")
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -98,11 +97,11 @@ def _bar_chart(values: dict[str, float | None], unit: str, width: int = 640) -> 
     return f'<svg width="{width}" height="{height}" role="img">{"".join(parts)}</svg>'
 
 
-def _outcome_chart(closures: pd.DataFrame, width: int = 640) -> str:
+def _outcome_chart(countries: list[str], closures: pd.DataFrame, width: int = 640) -> str:
     """Stacked bars: the outcomes of closed cases per country."""
     bar_height, label_width, usable = 22, 60, width - 60 - 20
     parts = []
-    for i, country in enumerate(["ALL", *COUNTRIES]):
+    for i, country in enumerate(["ALL", *countries]):
         y, x = i * (bar_height + 6), float(label_width)
         shares = closures[closures.country_code == country].groupby("closure_outcome").pct.sum()
         parts.append(f'<text x="0" y="{y + 15}">{country}</text>')
@@ -122,9 +121,9 @@ def _outcome_chart(closures: pd.DataFrame, width: int = 640) -> str:
     return f'<svg width="{width}" height="{legend_y + 10}" role="img">{"".join(parts)}</svg>'
 
 
-def _sex_differences(differences: pd.DataFrame) -> str:
+def _sex_differences(countries: list[str], differences: pd.DataFrame) -> str:
     rows = []
-    shown = differences[differences.is_significant & differences.country_code.isin(["ALL", *COUNTRIES])]
+    shown = differences[differences.is_significant & differences.country_code.isin(["ALL", *countries])]
     shown = shown.sort_values(
         ["country_code", "difference_pp"], key=lambda s: s if s.name != "difference_pp" else -s.abs()
     )
@@ -146,12 +145,12 @@ def _sex_differences(differences: pd.DataFrame) -> str:
     return f"<table><thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _quality_table(quality: pd.DataFrame) -> str:
+def _quality_table(countries: list[str], quality: pd.DataFrame) -> str:
     latest = quality[quality.is_latest_export & (quality.check_kind == "defect")]
     checks = sorted(latest.check_id.unique(), key=lambda c: int(c[1:]))
     header = "".join(f"<th>{c.upper()}</th>" for c in checks)
     rows = []
-    for country in COUNTRIES:
+    for country in countries:
         cells = []
         for check in checks:
             row = latest[(latest.country_code == country) & (latest.check_id == check)]
@@ -161,19 +160,19 @@ def _quality_table(quality: pd.DataFrame) -> str:
     return f"<table><thead><tr><th>Country</th>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _closure_quality(quality: pd.DataFrame) -> str:
+def _closure_quality(countries: list[str], quality: pd.DataFrame) -> str:
     latest = quality[quality.is_latest_export & quality.check_id.isin(list(CLOSURE_CHECKS))]
     parts = []
     for check, label in CLOSURE_CHECKS.items():
         values = {}
-        for country in COUNTRIES:
+        for country in countries:
             row = latest[(latest.country_code == country) & (latest.check_id == check)]
             values[country] = None if row.empty or pd.isna(row.rate_pct.iloc[0]) else float(row.rate_pct.iloc[0])
         parts.append(f"<h3>{check.upper()}: {html.escape(label)}</h3>{_bar_chart(values, '%', 560)}")
     return "".join(parts)
 
 
-def _trend_small_multiples(trend: pd.DataFrame) -> str:
+def _trend_small_multiples(countries: list[str], trend: pd.DataFrame) -> str:
     """One panel per country: each defect's rate in the country's latest export, build after build
     (matplotlib, drawn as inline SVG so the page fetches nothing)."""
     import io
@@ -189,9 +188,14 @@ def _trend_small_multiples(trend: pd.DataFrame) -> str:
     builds = sorted(defects.built_at.unique())
     defects["build"] = defects.built_at.map({b: i + 1 for i, b in enumerate(builds)})
     checks = sorted(defects.check_id.unique(), key=lambda c: int(c[1:]))
-    figure, axes = pyplot.subplots(2, 3, figsize=(11, 5.6), sharex=True, constrained_layout=True)
+    rows = -(-len(countries) // 3)
+    figure, axes = pyplot.subplots(
+        rows, 3, figsize=(11, 2.8 * rows), sharex=True, constrained_layout=True, squeeze=False
+    )
+    for unused in axes.flat[len(countries) :]:
+        unused.set_visible(False)
     colours = pyplot.get_cmap("tab20").colors
-    for axis, country in zip(axes.flat, COUNTRIES, strict=True):
+    for axis, country in zip(axes.flat, countries, strict=False):
         part = defects[defects.country_code == country]
         for i, check in enumerate(checks):
             series = part[part.check_id == check].sort_values("build")
@@ -278,33 +282,34 @@ def render_report(published: Path, home: Path | None = None) -> str:
         )
     finally:
         con.close()
-    durations = {c: _figure(indicators, "mean_case_duration_months", c) for c in ["ALL", *COUNTRIES]}
-    medians = {c: _figure(indicators, "median_case_duration_months", c) for c in ["ALL", *COUNTRIES]}
+    countries = sorted(set(indicators.country_code) - {"ALL"})  # the publication's countries, however many
+    durations = {c: _figure(indicators, "mean_case_duration_months", c) for c in ["ALL", *countries]}
+    medians = {c: _figure(indicators, "median_case_duration_months", c) for c in ["ALL", *countries]}
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Child protection case management: multi-country figures</title>
 <style>{STYLE}</style></head><body>
-<h1>Child protection case management in six countries</h1>
+<h1>Child protection case management in {len(countries)} countries</h1>
 <p class="note">Built from the published marts of {published_at:%Y-%m-%d %H:%M} UTC. Figures cover children in scope
 (registered 2020-2023, aged 0-17 or unknown, duplicates resolved) in each country's latest complete export. Cells
 with fewer than 5 children (10 for sexual violence, recruitment and trafficking) are suppressed.
 Report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>
-<h2>The review's findings, recomputed</h2>{_findings_table(indicators)}
+<h2>The review's findings, recomputed</h2>{_findings_table(countries, indicators)}
 <h2>Sex differences in protection concerns</h2>
 <p class="note">Prevalence among boys and girls with at least one concern; Pearson's chi-square, significant at 0.05
-after a Benjamini-Hochberg correction across all countries and concerns.</p>{_sex_differences(differences)}
+after a Benjamini-Hochberg correction across all countries and concerns.</p>{_sex_differences(countries, differences)}
 <h2>Case duration by country</h2><p class="note">Mean months from registration to closure, closed cases.</p>
 {_bar_chart(durations, "months")}<p class="note">Median</p>{_bar_chart(medians, "months")}
 <h2>Closure outcomes</h2><p class="note">Share of closed cases by outcome of the closure reason.</p>
-{_outcome_chart(closures)}
+{_outcome_chart(countries, closures)}
 <h2>Data quality</h2>
 <p class="note">The review found closure fields recorded inconsistently. Rates of each defect (exports.md D1-D13) in the
 latest export, over the records each rule applies to.</p>
-{_closure_quality(quality)}{_quality_table(quality)}
+{_closure_quality(countries, quality)}{_quality_table(countries, quality)}
 <h2 id="quality-trend">Data quality, build after build</h2>
 <p class="note">Each defect's rate (D1-D13) in each country's latest export at every build; a ring marks a rate
 that jumped (at least doubled and rose by 1 point or more) since the build before, which the warning check
 assert_quality_rates_did_not_jump reports.</p>
-{_trend_small_multiples(trend)}
+{_trend_small_multiples(countries, trend)}
 <h2 id="recent-builds">Recent builds</h2>
 <p class="note">From the run history ($CPWH_HOME/history.sqlite): every attempt, with its outcome.</p>
 {_build_history(home)}
