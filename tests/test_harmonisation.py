@@ -251,3 +251,4 @@ def test_no_personal_data_in_files_logs_or_dagster_metadata(built_home):
     for place, text in texts.items():
         leaked = _leaks(text, personal)
         assert not leaked, f"{place} shows raw personal values: {sorted(leaked)[:3]}"
+        assert KEY not in text, f"{place} shows the pseudonym key"

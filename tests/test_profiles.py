@@ -76,3 +76,19 @@ def test_seed_is_the_spec_file_unchanged():
         "label_local",
         "category",
     ]
+
+
+def test_sync_removes_only_what_it_generated(tmp_path, monkeypatch):
+    from orchestration.transform import profile_sync
+
+    staging = tmp_path / "staging"
+    (staging / "xyz").mkdir(parents=True)
+    (staging / "xyz" / "stg_xyz__cases.sql").write_text("{{ stage_cases('XYZ') }}\n")
+    (staging / "custom").mkdir()
+    (staging / "custom" / "stg_custom__notes.sql").write_text("select 1\n")
+    (staging / "abc").mkdir()
+    (staging / "abc" / "my_model.sql").write_text("select 1\n")
+    monkeypatch.setattr(profile_sync, "STAGING_DIR", staging)
+    listed = profile_sync.sync(check=True)
+    assert staging / "xyz" in listed, "a country without a profile loses its generated models"
+    assert staging / "custom" not in listed and staging / "abc" not in listed, "hand-written models stay"

@@ -84,10 +84,17 @@ def generated_files() -> dict[Path, str]:
     return files
 
 
+def _generated_country_dir(folder: Path) -> bool:
+    """A staging folder this module wrote: a three-letter country code holding only its models."""
+    code = folder.name
+    names = [p.name for p in folder.iterdir()]
+    return bool(re.fullmatch(r"[a-z]{3}", code)) and all(n in {f"stg_{code}__{e}.sql" for e in ENTITIES} for n in names)
+
+
 def _orphans(files: dict[Path, str]) -> list[Path]:
-    """Generated files of countries that no longer have a profile."""
+    """Generated files of countries that no longer have a profile (nothing written by hand)."""
     country_dirs = {p.parent for p in files if p.parent.parent == STAGING_DIR}
-    stale = [d for d in STAGING_DIR.iterdir() if d.is_dir() and d.name != "reference" and d not in country_dirs]
+    stale = [d for d in STAGING_DIR.iterdir() if d.is_dir() and d not in country_dirs and _generated_country_dir(d)]
     stale += [
         p
         for p in EXPECTATIONS_DIR.glob("raw__*.json")
