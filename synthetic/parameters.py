@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from orchestration.ingest.profiles import get_profile
+from orchestration.transform.policy import policy
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters.yaml")
 DEFECT_CODES = tuple(f"D{i}" for i in range(1, 14))
@@ -21,7 +22,9 @@ def _document() -> dict:
 
 def country_parameters(country: str) -> dict:
     document = _document()
-    merged = dict(document["defaults"])
+    study = policy()  # the study period is the project's (dbt_project.yml vars), not the generator's
+    merged = {"study_start": study.study_start.isoformat(), "study_end": study.study_end.isoformat()}
+    merged.update(document["defaults"])
     overrides = document["countries"][country]
     for key, value in overrides.items():
         if key == "defects":

@@ -16,9 +16,10 @@ import pandas as pd
 
 from orchestration.ingest.profiles import get_profile
 from orchestration.paths import CATEGORISATION_SEED
+from orchestration.transform.policy import policy
 
 DAYS_PER_MONTH = 30.4375
-STUDY_START, STUDY_END = pd.Timestamp("2020-01-01"), pd.Timestamp("2023-12-31")
+STUDY_START, STUDY_END = pd.Timestamp(policy().study_start), pd.Timestamp(policy().study_end)
 
 
 def normalise(value: object) -> object:

@@ -23,6 +23,25 @@ pytestmark = pytest.mark.slow
 KILLS = 10
 
 
+def _wait_for_group(pgid: int, seconds: float = 30) -> None:
+    """SIGKILL reaches every process of the group, but the leader can be reaped before a child (dbt)
+    has exited and let go of its file locks: wait until no process of the group is left running."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        running = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+            except (OSError, ValueError):
+                continue
+            if int(group) == pgid and state != "Z":
+                running.append(stat.parent.name)
+        if not running:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"processes of the killed build still run after {seconds} s: {running}")
+
+
 def _start_build(home: Path) -> subprocess.Popen:
     env = {**os.environ, "CPWH_HOME": str(home), "CPWH_PSEUDONYM_KEY": KEY}
     env.pop("DAGSTER_HOME", None)
@@ -59,6 +78,7 @@ def test_builds_killed_anywhere_leave_a_good_publication_and_recover(tmp_path):
         time.sleep(full_build * k / (KILLS + 1))
         os.killpg(build.pid, signal.SIGKILL)
         build.wait()
+        _wait_for_group(build.pid)
         seen.add(_publication_is_whole(published))
         assert WriterLock(home).holder() is None, f"kill {k}: a stale writer lock"
         with duckdb.connect(str(home / "warehouse.duckdb")) as con:  # opens (recovering its WAL) and reconciles

@@ -74,3 +74,32 @@ def test_the_published_file_depends_on_every_published_table():
     upstream = {k.path[-1] for k in graph.get(published).parent_keys}
     dbt_models = {k.path[-1] for k in graph.get_all_asset_keys() if k.path[0] != "published"}
     assert set(PUBLISHED_TABLES) <= upstream and set(PUBLISHED_TABLES) <= dbt_models
+
+
+def test_each_policy_is_defined_once():
+    """The study period and the small-cell rule live in dbt_project.yml's vars; no code repeats them."""
+    from orchestration.transform.policy import policy
+
+    rule = policy()
+    literals = [
+        rule.study_start.isoformat(),
+        rule.study_end.isoformat(),
+        *(f"'{c}'" for c in rule.sensitive_categories),
+        *(f'"{c}"' for c in rule.sensitive_categories),
+        f"then {rule.sensitive_small_cell_limit} else {rule.small_cell_limit}",
+    ]
+    code = [
+        *(p for package in PACKAGES for p in _modules(package)),
+        *(ROOT / "dbt_project").glob("models/**/*.sql"),
+        *(ROOT / "dbt_project").glob("macros/*.sql"),
+        ROOT / "tests" / "reference.py",
+    ]
+    generated = ROOT / "dbt_project" / "macros" / "country_profiles.sql"  # written from the profiles
+    repeated = [
+        f"{path.relative_to(ROOT)}: {literal}"
+        for path in code
+        if path != generated
+        for literal in literals
+        if literal in path.read_text(encoding="utf-8")
+    ]
+    assert repeated == []

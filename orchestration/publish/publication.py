@@ -15,14 +15,13 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.transform.policy import policy
 from orchestration.warehouse import quote_identifier
-
-SENSITIVE = ("sexual_violence", "recruitment_caafag", "trafficking")
 
 
 def _quality_rates(leading: str, trailing: str, table: str) -> str:
     """A table of data-quality rates with the small-cell rule: 1-4 affected records hide the count and rate."""
-    hidden = "affected_rows between 1 and 4"
+    hidden = f"affected_rows between 1 and {policy().small_cell_limit}"
     return f"""
         select {leading},
                case when {hidden} then null else affected_rows end as affected_rows,
@@ -53,7 +52,7 @@ PUBLISHED_TABLES = {
         from (
             select *, (boys_with between 1 and limit_) or (girls_with between 1 and limit_) as hidden
             from (
-                select *, case when concern_category in {SENSITIVE} then 9 else 4 end as limit_
+                select *, {policy().limit_sql("concern_category")} as limit_
                 from w.marts.mart_sex_differences
             )
         )""",

@@ -1,5 +1,6 @@
-"""The suites that follow from the profiles and the seed: one raw contract per raw table and the
-staging suite's category sets, written by ``cpwh profile sync`` (orchestration/transform/
+"""The suites that follow from the profiles, the seed and the policies: one raw contract per raw
+table, the staging suite's category sets and study period, and the published copy's small-cell
+checks, written by ``cpwh profile sync`` (orchestration/transform/
 profile_sync.py). The other suites in expectations/ are written by hand.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile, raw_column_name
+from orchestration.transform.policy import policy
 from orchestration.transform.seeds import categorisation
 
 LATEST_LOADED = "(select max(export_date) from raw.export_loads where country = '{country}' and status = 'loaded')"
@@ -81,7 +83,7 @@ def staging_suite() -> dict:
     query = (
         "select country_code, case_key, status_category, sex, displacement_category, risk_level, care_category, "
         "age_years, cast(registration_date as varchar) as registration_date, "
-        "coalesce(registration_date between date '2020-01-01' and date '2023-12-31', false) "
+        f"coalesce(registration_date between date '{policy().study_start}' and date '{policy().study_end}', false) "
         "as registered_in_study_period from intermediate.int_cases__unioned"
     )
     sets = {
@@ -145,8 +147,44 @@ def staging_suite() -> dict:
     }
 
 
+def published_suite() -> dict:
+    """The published copy's suppression checks, with the small-cell rule of dbt_project.yml."""
+    p = policy()
+    query = (
+        "select indicator_id || ' ' || country_code || ' ' || dimension || ' ' || dimension_value as cell, "
+        "suppressed, value, numerator, not suppressed and (numerator between 1 and limit_ or denominator "
+        f"between 1 and limit_) as small_cell_shown from (select *, {p.indicator_limit_sql('indicator_id')} as limit_ "
+        "from mart_indicators)"
+    )
+    hidden = "a suppressed cell publishes neither its value nor its numerator"
+    return {
+        "name": "published__marts",
+        "meta": {"asset": ["published", "marts"], "database": "published", "query": query, "key": "cell"},
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": "small_cell_shown", "value_set": [False]},
+                "meta": {
+                    "check": "small_cells_suppressed",
+                    "severity": "blocking",
+                    "why": f"cells of 1-{p.small_cell_limit} children (1-{p.sensitive_small_cell_limit} for "
+                    "sensitive concerns) could identify a child",
+                },
+            },
+            *(
+                {
+                    "type": "expect_column_values_to_be_null",
+                    "kwargs": {"column": column, "row_condition": "suppressed==True", "condition_parser": "pandas"},
+                    "meta": {"check": f"suppressed_{column}s_hidden", "severity": "blocking", "why": hidden},
+                }
+                for column in ("value", "numerator")
+            ),
+        ],
+    }
+
+
 def written_suites() -> dict[str, dict]:
-    suites = {"intermediate__int_cases__unioned": staging_suite()}
+    suites = {"intermediate__int_cases__unioned": staging_suite(), "published__marts": published_suite()}
     for country in COUNTRY_CODES:
         for table in get_profile(country).tables:
             suite = raw_contract(country, table)

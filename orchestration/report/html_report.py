@@ -12,9 +12,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from orchestration.transform.policy import policy
+
 # The review's headline figures (indicators.md) and how the warehouse's figure is shown.
 FINDINGS = [
-    ("Children registered 2020-2023", "over 91,000", "children_in_scope", "{:,.0f}"),
+    ("Children registered in the study period", "over 91,000", "children_in_scope", "{:,.0f}"),
     ("Mean age (years)", "11.5", "mean_age_years", "{:.1f}"),
     ("Boys", "56%", "pct_male", "{:.1f}%"),
     ("Unaccompanied or separated", "19%", "pct_uasc", "{:.1f}%"),
@@ -285,13 +287,16 @@ def render_report(published: Path, home: Path | None = None) -> str:
     countries = sorted(set(indicators.country_code) - {"ALL"})  # the publication's countries, however many
     durations = {c: _figure(indicators, "mean_case_duration_months", c) for c in ["ALL", *countries]}
     medians = {c: _figure(indicators, "median_case_duration_months", c) for c in ["ALL", *countries]}
+    rule = policy()
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Child protection case management: multi-country figures</title>
 <style>{STYLE}</style></head><body>
 <h1>Child protection case management in {len(countries)} countries</h1>
 <p class="note">Built from the published marts of {published_at:%Y-%m-%d %H:%M} UTC. Figures cover children in scope
-(registered 2020-2023, aged 0-17 or unknown, duplicates resolved) in each country's latest complete export. Cells
-with fewer than 5 children (10 for sexual violence, recruitment and trafficking) are suppressed.
+(registered {rule.study_start.year}-{rule.study_end.year}, aged 0-17 or unknown, duplicates resolved) in each country's
+latest complete export. Cells with fewer than {rule.small_cell_limit + 1} children
+({rule.sensitive_small_cell_limit + 1} for {", ".join(c.replace("_", " ") for c in rule.sensitive_categories)}) are
+suppressed.
 Report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>
 <h2>The review's findings, recomputed</h2>{_findings_table(countries, indicators)}
 <h2>Sex differences in protection concerns</h2>

@@ -2,7 +2,7 @@
     values that match no option. Sensitive categories have a higher small-cell threshold. -#}
 select distinct
     category as concern_category,
-    category in ('sexual_violence', 'recruitment_caafag', 'trafficking') as is_sensitive
+    category in ('{{ var("sensitive_categories") | join("', '") }}') as is_sensitive
 from {{ ref('categorisation') }}
 where field in ('protection_concerns', 'type_of_risk')
     and category <> 'none'

@@ -186,8 +186,13 @@ indicators as (
 primary_suppression as (
     select
         indicators.*,
-        case when indicator_id like '%sexual_violence' or indicator_id like '%recruitment_caafag'
-            or indicator_id like '%trafficking' then 9 else 4 end as small_cell_limit,
+        {#- The small-cell rule is defined once, as vars in dbt_project.yml. #}
+        case
+            {%- for category in var('sensitive_categories') %}
+            when indicator_id like '%{{ category }}' then {{ var('sensitive_small_cell_limit') }}
+            {%- endfor %}
+            else {{ var('small_cell_limit') }}
+        end as small_cell_limit,
         {{ dbt.split_part('indicator_id', "'__'", 1) }} as indicator_family
     from indicators
 ),
