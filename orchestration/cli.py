@@ -43,9 +43,13 @@ def _known_countries() -> tuple[str, ...]:
 
 def _countries(text: str) -> list[str]:
     codes = [c.strip().upper() for c in text.split(",") if c.strip()]
-    unknown = [c for c in codes if c not in _known_countries()]
+    try:
+        known = _known_countries()
+    except ProfileError as error:  # argparse would only say "invalid value"
+        raise argparse.ArgumentTypeError(str(error)) from None
+    unknown = [c for c in codes if c not in known]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown country code(s) {unknown}; known: {', '.join(_known_countries())}")
+        raise argparse.ArgumentTypeError(f"unknown country code(s) {unknown}; known: {', '.join(known)}")
     return codes
 
 
