@@ -346,6 +346,11 @@ CORPUS: dict[str, Case] = {
         _lines(lambda lines: [x.replace('"service_type":', '"service_type": "x", "service_type":', 1) for x in lines]),
         "appear twice",
     ),
+    "ukr_service_item_with_lineage_keys": fails(
+        "UKR",
+        _lines(lambda lines: [x.replace('"service_type":', '"_source_row": "1", "service_type":', 1) for x in lines]),
+        "lineage columns: _source_row",
+    ),
     "ukr_folder_linked_outside": fails("UKR", _link_folder_outside, "outside the landing zone"),
     "ukr_nan_literal": fails("UKR", _record(4, lambda r: json.dumps(r)[:-1] + ', "score": NaN}'), "line 5"),
 }

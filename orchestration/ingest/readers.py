@@ -341,6 +341,10 @@ def read_jsonl(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | No
                     )
                 for index, item in enumerate(items):
                     item = item if isinstance(item, dict) else {"value": item}
+                    item_keys = (table.table, *item)
+                    if item_keys not in checked_keys:  # an item may not overwrite its lineage or case
+                        _check_column_names(file, f"line {number}", table, [*item, "case_id"])
+                        checked_keys.add(item_keys)
                     children[table.table].append(
                         {
                             "_source_row": number,
