@@ -213,18 +213,22 @@ MAX_PART_RATIO = 100
 RATIO_CHECKED_FROM = 64 << 20
 
 
+def _unopenable(file: Path, error: Exception) -> ExportFileError:
+    return ExportFileError(
+        file,
+        "workbook",
+        "the file is a complete xlsx workbook",
+        f"it cannot be opened ({type(error).__name__}: {str(error)[:120]})",
+        "The file is empty, truncated or not an xlsx file; copy it again.",
+    )
+
+
 def _check_package(file: Path) -> None:
     try:
         with zipfile.ZipFile(file) as package:
             parts = package.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise ExportFileError(
-            file,
-            "workbook",
-            "the file is a complete xlsx workbook",
-            f"it cannot be opened ({type(error).__name__}: {str(error)[:120]})",
-            "The file is empty, truncated or not an xlsx file; copy it again.",
-        ) from None
+        raise _unopenable(file, error) from None
     for part in parts:
         expands = part.file_size / max(part.compress_size, 1)
         if part.file_size > MAX_PART_BYTES or (part.file_size > RATIO_CHECKED_FROM and expands > MAX_PART_RATIO):
@@ -242,13 +246,7 @@ def read_xlsx(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | Non
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(file))
     except Exception as error:  # calamine raises several error types for damaged files
-        raise ExportFileError(
-            file,
-            "workbook",
-            "the file is a complete xlsx workbook",
-            f"it cannot be opened ({type(error).__name__}: {str(error)[:120]})",
-            "The file is empty, truncated or not an xlsx file; copy it again.",
-        ) from None
+        raise _unopenable(file, error) from None
     names = [n.casefold() for n in workbook.sheet_names]
     twice = sorted({n for n in workbook.sheet_names if names.count(n.casefold()) > 1})
     if twice:
