@@ -54,10 +54,19 @@ RESERVED_COLUMNS = frozenset(
 )
 
 
+def _warehouse_name(spec: TableSpec, column: object) -> str | None:
+    """The warehouse column name of a source column; None for a blank header cell."""
+    return raw_column_name(spec.field_name(str(column))) if column is not None and str(column).strip() else None
+
+
+def _repeated(names: list[str]) -> list[str]:
+    return sorted({n for n in names if names.count(n) > 1})
+
+
 def _check_column_names(file: Path, where: str, spec: TableSpec, header: list[str]) -> None:
-    names = [raw_column_name(spec.field_name(h)) for h in header if h is not None and str(h).strip()]
+    names = [name for name in (_warehouse_name(spec, h) for h in header) if name]
     reserved = sorted({n for n in names if n in RESERVED_COLUMNS})
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = _repeated(names)
     if reserved or repeated:
         detail = "; ".join(
             part
@@ -103,11 +112,8 @@ def _check_header(file: Path, where: str, spec: TableSpec, header: list[str], de
 def _rename(frame: pd.DataFrame, spec: TableSpec, file: Path, where: str) -> pd.DataFrame:
     """Warehouse column names. A blank header cell becomes ``unnamed_<position>`` (the frame's
     position) so the values under it are kept; names that still collide are refused."""
-    names = [
-        raw_column_name(spec.field_name(str(c))) if c is not None and str(c).strip() else f"unnamed_{k}"
-        for k, c in enumerate(frame.columns)
-    ]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    names = [_warehouse_name(spec, c) or f"unnamed_{k}" for k, c in enumerate(frame.columns)]
+    repeated = _repeated(names)
     if repeated:
         raise ExportFileError(
             file, where, "each column appears once", f"column(s) that appear more than once: {', '.join(repeated)}"

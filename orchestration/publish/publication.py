@@ -20,7 +20,8 @@ from orchestration.warehouse import quote_identifier
 
 
 def _quality_rates(leading: str, trailing: str, table: str) -> str:
-    """A table of data-quality rates with the small-cell rule: 1-4 affected records hide the count and rate."""
+    """A table of data-quality rates with the small-cell rule (policy): 1..small_cell_limit affected
+    records hide the count and the rate."""
     hidden = f"affected_rows between 1 and {policy().small_cell_limit}"
     return f"""
         select {leading},
