@@ -9,7 +9,7 @@ export GX_ANALYTICS_ENABLED := false
 export CPWH_HOME ?= $(CURDIR)/data
 MANIFEST := dbt_project/target/manifest.json
 PROFILES := $(wildcard orchestration/ingest/countries/*.yaml)
-DBT_FILES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(PROFILES) \
+DBT_FILES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(PROFILES) orchestration/transform/staging_columns.yml \
 	$(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f)
 
 .PHONY: setup run test lint ui bench clean

@@ -82,7 +82,7 @@ def test_builds_killed_anywhere_leave_a_good_publication_and_recover(tmp_path):
         seen.add(_publication_is_whole(published))
         assert WriterLock(home).holder() is None, f"kill {k}: a stale writer lock"
         with duckdb.connect(str(home / "warehouse.duckdb")) as con:  # opens (recovering its WAL) and reconciles
-            unbalanced = con.execute("select count(*) from intermediate.int_reconciliation where not is_balanced")
+            unbalanced = con.execute("select count(*) from intermediate.int_rows__reconciled where not is_balanced")
             assert unbalanced.fetchone()[0] == 0, f"kill {k}: the warehouse does not reconcile"
     final = cpwh(["build", "--countries", "KEN,LBN,MMR"], home)
     assert final.returncode == 0, final.stderr[-3000:]

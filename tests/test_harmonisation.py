@@ -92,7 +92,7 @@ def test_concerns_and_services_equal_the_intended_ones(built_home, country):
 
 def test_every_row_is_harmonised_quarantined_or_resolved(built_home):
     _, results, con = built_home
-    reconciliation = con.execute("select * from intermediate.int_reconciliation").df()
+    reconciliation = con.execute("select * from intermediate.int_rows__reconciled").df()
     assert reconciliation.is_balanced.all()
     assert set(reconciliation.country_code) == set(COUNTRY_CODES)
     for country in COUNTRY_CODES:
@@ -100,7 +100,7 @@ def test_every_row_is_harmonised_quarantined_or_resolved(built_home):
         assert int(cases.raw_rows.iloc[0]) == results[country].rows[EXPORT]
         assert int(cases.resolved_duplicate_rows.iloc[0]) == results[country].defects[EXPORT]["D10"]
     quarantined = con.execute(
-        "select country_code, count(*) from intermediate.int_quarantine"
+        "select country_code, count(*) from intermediate.int_rows__quarantined"
         " where quarantine_reason = 'service_without_case' group by 1"
     ).fetchall()
     assert dict(quarantined) == {c: results[c].defects[EXPORT]["D12"] for c in ("BGD", "KEN", "LBN", "NGA")}
@@ -195,7 +195,7 @@ def test_latest_complete_export_is_used_and_older_ones_reconcile(tmp_path):
         assert facts == {"BGD": "2023-11-30", "UKR": "2023-12-31"}
         rows = con.execute(
             "select country_code, export_date::varchar, superseded_rows > 0, is_balanced"
-            " from intermediate.int_reconciliation where entity = 'case' order by 1, 2"
+            " from intermediate.int_rows__reconciled where entity = 'case' order by 1, 2"
         ).fetchall()
         assert rows == [
             ("BGD", "2023-11-30", False, True),

@@ -10,8 +10,9 @@ import pytest
 from scipy.stats import chi2_contingency
 
 from orchestration.ingest.profiles import COUNTRY_CODES
+from orchestration.paths import DBT_PROJECT_DIR
 from tests.conftest import EXPORT
-from tests.reference import harmonise, measure_defects
+from tests.reference import DAYS_PER_MONTH, harmonise, measure_defects
 
 SENSITIVE = ("sexual_violence", "recruitment_caafag", "trafficking")
 
@@ -77,7 +78,8 @@ def expected_figures(kids: pd.DataFrame) -> dict[str, tuple[float | None, float 
     closed = kids[kids.is_closed]
     figures["pct_closed"] = (len(closed), len(kids))
     durations = closed.case_duration_months.dropna()
-    figures["mean_case_duration_months"] = (durations.sum(), len(durations))
+    # The numerator of a mean duration is its whole days (exact in any order); the value is in months.
+    figures["mean_case_duration_months"] = ((durations * DAYS_PER_MONTH).round().sum(), len(durations))
     for category in ("goals_met", "missing"):
         figures[f"pct_closure__{category}"] = ((closed.closure_category == category).sum(), len(closed))
     outcomes = closed.closure_category.map(_outcome)
@@ -91,6 +93,8 @@ def _value(indicator: str, numerator, denominator) -> float | None:
         return numerator
     if not denominator:
         return None
+    if indicator == "mean_case_duration_months":
+        return numerator / DAYS_PER_MONTH / denominator
     scale = 1.0 if indicator.startswith("mean_") else 100.0
     return scale * numerator / denominator
 
@@ -162,6 +166,11 @@ def test_every_indicator_exists_for_every_country_and_all(marts):
     assert {"sex", "age_group"} == set(frame[frame.indicator_id == "pct_uasc"].dimension) - {"total"}
     assert set(frame[frame.indicator_id == "mean_age_years"].dimension) == {"total", "sex"}
     assert set(frame.unit) == {"count", "percent", "years", "months"}
+    registry = pd.read_csv(DBT_PROJECT_DIR / "seeds" / "indicator_registry.csv")
+    for entry in registry.indicator_id:
+        prefix = entry.removesuffix("*")
+        hits = per_indicator.index.str.startswith(prefix) if entry.endswith("*") else per_indicator.index == entry
+        assert hits.any(), f"the registry's {entry} yields no indicator"
 
 
 def test_data_quality_indicators_count_the_injected_defects(built_home, marts):

@@ -85,7 +85,7 @@ def test_publish_refuses_a_warehouse_that_does_not_reconcile(small_home, tmp_pat
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(small_home / "warehouse.duckdb", warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("update intermediate.int_reconciliation set is_balanced = false where country_code = 'MMR'")
+        con.execute("update intermediate.int_rows__reconciled set is_balanced = false where country_code = 'MMR'")
     (tmp_path / "published").mkdir()
     shutil.copy(small_home / "published/marts.duckdb", tmp_path / "published/marts.duckdb")
     before = _digest(tmp_path / "published/marts.duckdb")

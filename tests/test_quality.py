@@ -96,8 +96,8 @@ def test_a_missing_column_blocks_publication(published_home):
     "tampering, suite, check",
     [
         (
-            "update intermediate.int_cases__unioned set displacement_category = 'martian' where country_code = 'NGA'",
-            "intermediate__int_cases__unioned",
+            "update intermediate.int_cases__derived set displacement_category = 'martian' where country_code = 'NGA'",
+            "intermediate__int_cases__derived",
             "displacement_category_in_seed",
         ),
         (

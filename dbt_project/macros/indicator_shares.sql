@@ -1,14 +1,15 @@
 {#- Share indicators: for every group (country or ALL x dimension x value) of `records` and every
-    category of `categories`, the records of that category among all the group's records (or
-    among `denominator`, e.g. count(distinct case_key)), zero included. -#}
-{% macro category_share_rows(prefix, records, category_column, categories, category_name, denominator='count(*)') %}
+    category that int_categories__listed gives the breakdown `dimension`, the records of that
+    category among all the group's records (or among `denominator`, e.g. count(distinct
+    case_key)), zero included. Counts are whole numbers. -#}
+{% macro category_share_rows(prefix, records, category_column, dimension, denominator='count(*)') %}
     select
-        '{{ prefix }}' || categories.{{ category_name }} as indicator_id,
+        '{{ prefix }}' || categories.category as indicator_id,
         denominators.country_group as country_code,
         denominators.dimension,
         denominators.dimension_value,
-        cast(coalesce(counts.records, 0) as double) as numerator,
-        cast(denominators.records as double) as denominator,
+        cast(coalesce(counts.records, 0) as {{ dbt.type_bigint() }}) as numerator,
+        cast(denominators.records as {{ dbt.type_bigint() }}) as denominator,
         100.0 * coalesce(counts.records, 0) / denominators.records as value,
         'percent' as unit
     from (
@@ -16,7 +17,9 @@
         from {{ records }}
         group by country_group, dimension, dimension_value
     ) as denominators
-    cross join {{ categories }} as categories
+    cross join (
+        select category from {{ ref('int_categories__listed') }} where dimension = '{{ dimension }}'
+    ) as categories
     left join (
         select country_group, dimension, dimension_value, {{ category_column }} as category, count(*) as records
         from {{ records }}
@@ -25,5 +28,5 @@
         on counts.country_group = denominators.country_group
         and counts.dimension = denominators.dimension
         and counts.dimension_value = denominators.dimension_value
-        and counts.category = categories.{{ category_name }}
+        and counts.category = categories.category
 {% endmacro %}

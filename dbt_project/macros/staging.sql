@@ -1,7 +1,10 @@
 {#- The generic staging of a country export, driven by its profile (country_profiles()).
     Every stg_<iso3>__cases/__concerns/__services model is one call to these macros, so country
-    differences stay data. Nothing personal leaves: no names, dates of birth, locations or free
-    text are selected, and record ids become keyed pseudonyms. -#}
+    differences stay data. Staging only renames, types, decodes option values to categories and
+    pseudonymises; the business rules (age, age group, UASC, closure, duration, the D-flags) are
+    plain SQL in the intermediate models over the unioned shape. Nothing personal leaves: no
+    names, locations or free text are selected, record ids become keyed pseudonyms, and the date
+    of birth is reduced here to the whole years from it to registration. -#}
 
 {% macro country_literal(country) -%}'{{ country }}'{%- endmacro %}
 
@@ -115,17 +118,11 @@ decoded as (
 aged as (
     select
         decoded.*,
+        {#- The date of birth never leaves staging: only the whole years from it to registration do. #}
         case
             when date_of_birth is not null and registration_date is not null and date_of_birth <= registration_date
                 then {{ whole_years_between('date_of_birth', 'registration_date') }}
-        end as age_from_date_of_birth,
-        coalesce(
-            {%- for column in p.closure_fields %}
-            closure_{{ loop.index }}_category{{ ',' if not loop.last }}
-            {%- endfor %}
-            {%- if p.closure_fields | length == 1 %}, null{% endif %}
-        ) as closure_reason_category,
-        status_matched = 'closed' as is_closed
+        end as age_from_date_of_birth
     from decoded
 )
 
@@ -140,60 +137,23 @@ select
     last_updated_at,
     registration_date,
     date_closure,
-    coalesce(age_from_date_of_birth, age_recorded) as age_years,
-    {{ age_group('coalesce(age_from_date_of_birth, age_recorded)') }} as age_group,
-    status_matched as status_category,
-    coalesce(sex_matched, 'other_or_unknown') as sex,
-    coalesce(displacement_matched, 'unknown') as displacement_category,
-    uasc_matched as uasc_field_category,
-    coalesce(risk_matched, 'not_assessed') as risk_level,
-    care_matched as care_category,
-    is_closed,
-    case when is_closed then coalesce(closure_reason_category, 'missing') end as closure_category,
-    case when is_closed then {{ closure_outcome("coalesce(closure_reason_category, 'missing')") }} end
-        as closure_outcome,
-    case
-        when is_closed and date_closure >= registration_date
-            then {{ dbt.datediff('registration_date', 'date_closure', 'day') }}
-    end as case_duration_days,
-    case
-        when is_closed and date_closure >= registration_date
-            then {{ months_between_dates('registration_date', 'date_closure') }}
-    end as case_duration_months,
+    has_age_text,
+    age_recorded,
+    has_date_of_birth_text,
+    age_from_date_of_birth,
+    {%- for canonical in ['status', 'sex', 'displacement', 'uasc', 'risk', 'care'] %}
+    {{ canonical }}_value,
+    {{ canonical }}_matched as {{ canonical }}_option_category,
+    {{ canonical }}_is_exact,
+    {%- endfor %}
+    closure_1_category as closure_first_category,
     {%- if p.closure_fields | length > 1 %}
-    closure_1_category as closure_revised_category,
-    closure_2_category as closure_legacy_category,
+    closure_2_category as closure_second_category,
+    true as has_second_closure_field
     {%- else %}
-    null as closure_revised_category,
-    null as closure_legacy_category,
+    cast(null as {{ dbt.type_string() }}) as closure_second_category,
+    false as has_second_closure_field
     {%- endif %}
-    displacement_value,
-    care_value,
-    risk_value,
-    uasc_value,
-    sex_value,
-    status_value,
-    is_closed and date_closure is null as d1_closed_without_closure_date,
-    not is_closed and date_closure is not null as d2_closure_date_on_open_case,
-    is_closed and date_closure < registration_date as d3_closure_before_registration,
-    is_closed and closure_reason_category is null as d4_closed_without_reason,
-    {%- if p.closure_fields | length > 1 %}
-    coalesce(closure_1_category <> closure_2_category, false) as d5_closure_fields_disagree,
-    {%- else %}
-    false as d5_closure_fields_disagree,
-    {%- endif %}
-    not has_age_text and not has_date_of_birth_text as d6_no_age_no_date_of_birth,
-    coalesce(abs(age_recorded - age_from_date_of_birth) > 1, false) as d7_age_contradicts_date_of_birth,
-    coalesce(coalesce(age_from_date_of_birth, age_recorded) >= 18, false) as d8_adult_at_registration,
-    (registration_date is null
-        or registration_date < cast('{{ var("study_start") }}' as date)
-        or registration_date > export_date) as d9_bad_registration_date,
-    not (
-        {%- for canonical, column in p.fields.items() %}
-        {{ canonical }}_is_exact and coalesce({{ canonical }}_matched, '') <> 'unmapped'{{ ' and' if not loop.last }}
-        {%- endfor %}
-    ) as d11_value_not_as_listed,
-    coalesce(status_matched = 'duplicate', false) as d13_marked_duplicate
 from aged
 {%- endmacro %}
 

@@ -17,3 +17,12 @@
         )
     ) end
 {%- endmacro %}
+
+{#- A positive value rounded to `digits` significant digits (zero and null stay as they are). -#}
+{% macro significant_digits(expression, digits) -%}
+    case
+        when {{ expression }} > 0
+            then round({{ expression }}, {{ digits - 1 }} - cast(floor(log10({{ expression }})) as integer))
+        else {{ expression }}
+    end
+{%- endmacro %}

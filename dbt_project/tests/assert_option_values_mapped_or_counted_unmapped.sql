@@ -8,13 +8,11 @@ lookup as (
 
 values_seen as (
     {%- set profiles = country_profiles() %}
-    {%- set category_column = {'status': 'status_category', 'sex': 'sex', 'displacement': 'displacement_category',
-                               'uasc': 'uasc_field_category', 'risk': 'risk_level', 'care': 'care_category'} %}
     {%- for code in profiles.keys() | sort %}
     {%- set p = profiles[code] %}
     {%- for canonical, column in p.fields.items() %}
     select country_code, '{{ column }}' as field, {{ canonical }}_value as raw_value,
-        {{ category_column[canonical] }} as category
+        {{ canonical }}_option_category as category
     from {{ ref('stg_' ~ (code | lower) ~ '__cases') }}
     union all
     {%- endfor %}

@@ -83,7 +83,11 @@ class HarmoniseSchema(_Strict):
     record_id: str
     case_tables: list[str] = Field(min_length=1)
     fields: FieldsSchema
-    closure_fields: list[str] = Field(min_length=1)
+    closure_fields: list[str] = Field(
+        min_length=1,
+        max_length=2,
+        description="the closure reason field, or a revised one and the legacy one it replaced",
+    )
     concern_fields: list[str] = Field(min_length=1)
     services: ServicesSchema | None = None
 

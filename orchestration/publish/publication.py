@@ -76,14 +76,14 @@ PUBLISHED_TABLES = {
 }
 # The exports every published figure rests on: per country, the latest complete export and its load.
 EXPORTS_USED = """
-    select latest.country as country_code, latest.export_date, loads.load_id
+    select latest.country_code, latest.export_date, loads.load_id
     from w.intermediate.int_exports__latest as latest
     left join (
         select country, export_date, load_id,
                row_number() over (partition by country, export_date order by loaded_at desc) as attempt
         from w.raw.export_loads where status = 'loaded'
     ) as loads
-        on loads.country = latest.country and loads.export_date = latest.export_date and loads.attempt = 1
+        on loads.country = latest.country_code and loads.export_date = latest.export_date and loads.attempt = 1
     order by country_code"""
 
 
@@ -177,7 +177,7 @@ def _write(warehouse: Path, path: Path, run_id: str | None) -> Publication:
     con = duckdb.connect(str(path))
     try:
         con.execute("attach ? as w (read_only)", [str(warehouse)])  # a path is bound, never pasted into SQL
-        unbalanced = con.execute("select count(*) from w.intermediate.int_reconciliation where not is_balanced")
+        unbalanced = con.execute("select count(*) from w.intermediate.int_rows__reconciled where not is_balanced")
         if unbalanced.fetchone()[0]:
             raise PublishError("raw rows do not reconcile with harmonised, quarantined and duplicate rows")
         rows = {}

@@ -84,7 +84,7 @@ def staging_suite() -> dict:
         "select country_code, case_key, status_category, sex, displacement_category, risk_level, care_category, "
         "age_years, cast(registration_date as varchar) as registration_date, "
         f"coalesce(registration_date between date '{policy().study_start}' and date '{policy().study_end}', false) "
-        "as registered_in_study_period from intermediate.int_cases__unioned"
+        "as registered_in_study_period from intermediate.int_cases__derived"
     )
     sets = {
         "status_category": _categories("status") + ["unmapped"],
@@ -136,9 +136,9 @@ def staging_suite() -> dict:
         },
     ]
     return {
-        "name": "intermediate__int_cases__unioned",
+        "name": "intermediate__int_cases__derived",
         "meta": {
-            "asset": ["intermediate", "int_cases__unioned"],
+            "asset": ["intermediate", "int_cases__derived"],
             "query": query,
             "key": "case_key",
             "by": "country_code",
@@ -184,7 +184,7 @@ def published_suite() -> dict:
 
 
 def written_suites() -> dict[str, dict]:
-    suites = {"intermediate__int_cases__unioned": staging_suite(), "published__marts": published_suite()}
+    suites = {"intermediate__int_cases__derived": staging_suite(), "published__marts": published_suite()}
     for country in COUNTRY_CODES:
         for table in get_profile(country).tables:
             suite = raw_contract(country, table)

@@ -5,14 +5,15 @@ resolve to the ``raw/country_exports`` asset through their ``meta`` (see _raw__s
 manifest is prepared at build time (see ``orchestration/transform/dbt_project.py``), not when this is imported.
 """
 
-import json
+import os
+from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.quality.suites import load_suites
 from orchestration.resources import WarehouseResource
-from orchestration.transform.dbt_project import dbt_project
+from orchestration.transform.dbt_project import dbt_project, dbt_target_path
 
 if not dbt_project.manifest_path.exists():
     raise FileNotFoundError(
@@ -38,6 +39,7 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator)
 def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # The run id ties each row that the data-quality trend appends to this run's history.
-    variables = json.dumps({"cpwh_run_id": context.run_id})
-    yield from dbt.cli(["build", "--vars", variables], context=context).stream()
+    # The run id ties each row that the data-quality trend appends to this run's history. It is an
+    # environment variable rather than a var: a changed var makes dbt parse the whole project again.
+    os.environ["CPWH_RUN_ID"] = context.run_id
+    yield from dbt.cli(["build"], context=context, target_path=dbt_target_path(Path(warehouse.home))).stream()

@@ -38,3 +38,9 @@ def prepare_manifest() -> None:
             # What dagster-dbt's prepare step runs (`dbt parse`), with this environment's dbt.
             dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
             dbt.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
+
+def dbt_target_path(home: Path) -> Path:
+    """One dbt target folder per home, reused by every build (the writer lock keeps builds apart):
+    dbt parses only what changed, and old builds do not pile up folders beside the project."""
+    return Path(home) / "dbt" / "target"

@@ -1,6 +1,7 @@
 """Everything that follows from the country profiles, written in one step (``cpwh profile sync``,
 run by ``make`` before dbt parses): the macro that tells staging about each profile, the raw
-sources dbt reads, one staging model per country and entity, and the raw-contract GX suites.
+sources dbt reads, one staging model per country and entity with its documented properties, and
+the GX suites.
 
 A new country is its profile YAML and its seed rows; nothing generated here is edited by hand.
 ``cpwh profile sync --check`` (and tests/test_profiles.py) fails while a written file is stale.
@@ -12,6 +13,8 @@ import re
 import shutil
 from pathlib import Path
 
+import yaml
+
 from orchestration.ingest.profiles import Profile, load_profiles
 from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 from orchestration.quality import contracts
@@ -19,6 +22,8 @@ from orchestration.transform import dbt_config
 
 STAGING_DIR = DBT_PROJECT_DIR / "models" / "staging"
 SOURCES_FILE = STAGING_DIR / "_raw__sources.yml"
+MODELS_FILE = STAGING_DIR / "_staging__models.yml"
+STAGING_COLUMNS = Path(__file__).with_name("staging_columns.yml")  # the column docs, the same for every country
 ENTITIES = ("cases", "concerns", "services")  # one staging model each per country: stage_<entity>(country)
 
 _SOURCES_HEAD = """version: 2
@@ -71,10 +76,36 @@ def render_sources(profiles: dict[str, Profile]) -> str:
     return "".join(lines)
 
 
+def render_staging_models(profiles: dict[str, Profile]) -> str:
+    """The properties of every staging model: each entity's columns once (a YAML anchor), then one
+    entry per country and entity."""
+    entities = yaml.safe_load(STAGING_COLUMNS.read_text(encoding="utf-8"))
+    lines = [
+        "version: 2\n\n# Generated from the country profiles and orchestration/transform/staging_columns.yml by\n"
+        "# orchestration/transform/profile_sync.py (`cpwh profile sync`): do not edit.\n\nmodels:\n"
+    ]
+    for number, (code, profile) in enumerate(sorted(profiles.items())):
+        for entity in ENTITIES:
+            spec = entities[entity]
+            description = f"{profile.country_name} ({code}): {spec['description']}".replace('"', "'")
+            lines.append(f'  - name: stg_{code.lower()}__{entity}\n    description: "{description}"\n')
+            if number == 0:
+                columns = yaml.safe_dump(spec["columns"], sort_keys=False, allow_unicode=True, width=1000)
+                indented = "".join(f"      {line}\n" for line in columns.splitlines())
+                lines.append(f"    columns: &{entity}_columns\n{indented}")
+            else:
+                lines.append(f"    columns: *{entity}_columns\n")
+    return "".join(lines)
+
+
 def generated_files() -> dict[Path, str]:
     """Every file this module owns, with the text it should hold."""
     profiles = load_profiles()
-    files = {dbt_config.MACRO_FILE: dbt_config.render(), SOURCES_FILE: render_sources(profiles)}
+    files = {
+        dbt_config.MACRO_FILE: dbt_config.render(),
+        SOURCES_FILE: render_sources(profiles),
+        MODELS_FILE: render_staging_models(profiles),
+    }
     for code in profiles:
         for entity in ENTITIES:
             path = STAGING_DIR / code.lower() / f"stg_{code.lower()}__{entity}.sql"

@@ -5,7 +5,7 @@
 with
 
 cases as (
-    select * from {{ ref('int_cases__unioned') }}
+    select * from {{ ref('int_cases__derived') }}
 ),
 
 latest as (
@@ -34,7 +34,7 @@ ranked as (
         count(*) over (partition by cases.country_code, cases.export_date, cases.case_key) as versions_in_export
     from cases
     left join latest
-        on latest.country = cases.country_code
+        on latest.country_code = cases.country_code
         and latest.export_date = cases.export_date
 )
 

@@ -47,7 +47,7 @@ linked as (
         and known_key.export_date = services.export_date
         and known_key.case_link_key = services.case_link_key
     left join {{ ref('int_exports__latest') }} as latest_export
-        on latest_export.country = services.country_code
+        on latest_export.country_code = services.country_code
         and latest_export.export_date = services.export_date
 )
 

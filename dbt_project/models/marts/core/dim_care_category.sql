@@ -1,8 +1,13 @@
-{#- Harmonised care arrangement categories; family care is parents or kinship care. -#}
-select distinct
-    category as care_category,
-    category in ('parents', 'kinship_care') as is_family_care
-from {{ ref('categorisation') }}
-where field = 'care_arrangements_type'
-union all
-select 'unmapped' as care_category, false as is_family_care
+{#- Harmonised care arrangement categories, with `unmapped`; family care is parents or kinship care. -#}
+with
+
+categories as (
+    select category as care_category from {{ ref('int_categories__listed') }} where dimension = 'care'
+    union all
+    select 'unmapped' as care_category
+)
+
+select
+    care_category,
+    care_category in ('parents', 'kinship_care') as is_family_care
+from categories

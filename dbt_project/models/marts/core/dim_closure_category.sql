@@ -1,17 +1,9 @@
-{#- Harmonised closure reasons with their outcome (indicators.md), plus `missing` and `unmapped`. -#}
-with
-
-categories as (
-    select distinct category as closure_category
-    from {{ ref('categorisation') }}
-    where field in ('closure_reason', 'primary_reason_closure')
-    union
-    select 'missing' as closure_category
-    union
-    select 'unmapped' as closure_category
-)
-
+{#- Harmonised closure reasons, with `missing` and `unmapped`, and their outcome (indicators.md; the
+    closure_outcomes seed). A reason the seed does not rate is `unknown`. -#}
 select
-    closure_category,
-    {{ closure_outcome('closure_category') }} as closure_outcome
-from categories
+    categories.category as closure_category,
+    coalesce(closure_outcomes.closure_outcome, 'unknown') as closure_outcome
+from {{ ref('int_categories__listed') }} as categories
+left join {{ ref('closure_outcomes') }} as closure_outcomes
+    on closure_outcomes.closure_category = categories.category
+where categories.dimension = 'closure'

@@ -22,4 +22,4 @@ select
     latest.export_date as export_date_in_use
 from countries
 left join {{ ref('int_exports__latest') }} as latest
-    on latest.country = countries.country_code
+    on latest.country_code = countries.country_code

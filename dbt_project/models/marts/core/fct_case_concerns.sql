@@ -1,27 +1,11 @@
-{#- One row per child and harmonised concern category: a child's two options in one category count
-    once, and `none` (LBN's "No Risk") is not a concern. -#}
-with
-
-concerns as (
-    select distinct
-        cases.case_key,
-        cases.country_code,
-        concerns.concern_category
-    from {{ ref('int_concerns__unioned') }} as concerns
-    inner join {{ ref('int_cases__resolved') }} as cases
-        on cases.load_id = concerns.load_id
-        and cases.source_file = concerns.source_file
-        and cases.source_row = concerns.source_row
-    where cases.row_outcome = 'harmonised'
-        and concerns.concern_category <> 'none'
-)
-
+{#- One row per child and harmonised concern category (int_case_concerns__distinct), with the
+    child's scope. -#}
 select
     concerns.case_key,
     concerns.country_code,
     concerns.concern_category,
     fct_cases.is_in_scope
-from concerns
+from {{ ref('int_case_concerns__distinct') }} as concerns
 inner join {{ ref('fct_cases') }} as fct_cases
     on fct_cases.case_key = concerns.case_key
     and fct_cases.country_code = concerns.country_code

@@ -1,6 +1,5 @@
 {#- One row per child case: the harmonised row of each record in its country's latest complete
-    export. `is_in_scope` applies the study's scope (indicators.md): not a duplicate record,
-    registered within the study period and not after the export, age unknown or 0-17. -#}
+    export, with the derived fields and the study's scope (is_in_scope) of int_cases__derived. -#}
 select
     case_key,
     country_code,
@@ -23,13 +22,7 @@ select
     case_duration_months,
     closure_revised_category,
     closure_legacy_category,
-    coalesce(
-        coalesce(status_category, '') <> 'duplicate'
-        and registration_date between cast('{{ var("study_start") }}' as date) and cast('{{ var("study_end") }}' as date)
-        and registration_date <= export_date
-        and (age_years is null or age_years between 0 and 17),
-        false
-    ) as is_in_scope,
+    is_in_scope,
     d1_closed_without_closure_date,
     d2_closure_date_on_open_case,
     d3_closure_before_registration,

@@ -2,13 +2,13 @@
     gaps D1-D13 and the unmapped shares can be followed run after run. A rate "jumps" when it at
     least doubles against the previous build and rises by one percentage point or more (so that
     tiny rates do not flap); the warning test assert_quality_rates_did_not_jump reports it. -#}
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns') }}
 
 with
 
 current_rates as (
     select
-        cast('{{ var("cpwh_run_id", invocation_id) }}' as {{ dbt.type_string() }}) as run_id,
+        cast('{{ env_var("CPWH_RUN_ID", invocation_id) }}' as {{ dbt.type_string() }}) as run_id,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }}) as built_at,
         country_code,
         export_date,
@@ -37,7 +37,7 @@ previous_rates as (
     select
         cast(null as {{ dbt.type_string() }}) as country_code,
         cast(null as {{ dbt.type_string() }}) as check_id,
-        cast(null as {{ dbt.type_float() }}) as previous_rate_pct
+        cast(null as double) as previous_rate_pct
     where 1 = 0
     {%- endif %}
 )
@@ -52,7 +52,7 @@ select
     current_rates.affected_rows,
     current_rates.denominator_rows,
     current_rates.rate_pct,
-    previous_rates.previous_rate_pct,
+    cast(previous_rates.previous_rate_pct as double) as previous_rate_pct,
     coalesce(
         current_rates.rate_pct >= 2 * previous_rates.previous_rate_pct
         and current_rates.rate_pct - previous_rates.previous_rate_pct >= 1,

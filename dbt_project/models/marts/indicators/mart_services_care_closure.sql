@@ -12,8 +12,9 @@ select
     {{ published('numerator') }} as records,
     denominator as topic_total,
     {{ published('value') }} as pct,
-    case when indicator_id like 'pct_closure__%' then {{ closure_outcome(dbt.split_part('indicator_id', "'__'", 2)) }} end
-        as closure_outcome
-from {{ ref('mart_indicators') }}
-where dimension = 'total'
+    closures.closure_outcome
+from {{ ref('mart_indicators') }} as indicators
+left join {{ ref('dim_closure_category') }} as closures
+    on indicators.indicator_id = 'pct_closure__' || closures.closure_category
+where indicators.dimension = 'total'
     and (indicator_id like 'pct_service__%' or indicator_id like 'pct_care__%' or indicator_id like 'pct_closure__%')

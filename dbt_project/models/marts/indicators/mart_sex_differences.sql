@@ -1,13 +1,15 @@
 {#- For each country (and ALL) and concern category: prevalence among boys and among girls with at
     least one concern, the difference in percentage points, Pearson's chi-square on the 2x2 table
     (no continuity correction), its p-value, and significance at 0.05 after a Benjamini-Hochberg
-    correction across the whole table. How the review's statements (boys more exposed to child
+    correction across the whole table. p-values are published to 6 significant digits, the
+    precision chi_square_1df_p_value's approximation supports (fractional error below 1.2e-7); the
+    correction and the significance use the unrounded values. How the review's statements (boys more exposed to child
     labour and recruitment, girls to sexual violence) are checked on data. -#}
 with
 
 children as (
     select country_group, case_key, sex
-    from {{ ref('int_indicator_groups') }}
+    from {{ ref('int_children__grouped') }}
     where dimension = 'total' and sex in ('male', 'female')
 ),
 
@@ -91,16 +93,16 @@ adjusted as (
 select
     country_code,
     concern_category,
-    boys as boys_with_any_concern,
-    girls as girls_with_any_concern,
-    boys_with,
-    girls_with,
+    cast(boys as {{ dbt.type_bigint() }}) as boys_with_any_concern,
+    cast(girls as {{ dbt.type_bigint() }}) as girls_with_any_concern,
+    cast(boys_with as {{ dbt.type_bigint() }}) as boys_with,
+    cast(girls_with as {{ dbt.type_bigint() }}) as girls_with,
     100.0 * boys_with / boys as prevalence_boys_pct,
     100.0 * girls_with / girls as prevalence_girls_pct,
     100.0 * boys_with / boys - 100.0 * girls_with / girls as difference_pp,
     chi_square,
-    p_value,
-    case when p_value is not null then p_value_bh end as p_value_bh,
+    {{ significant_digits('p_value', 6) }} as p_value,
+    case when p_value is not null then {{ significant_digits('p_value_bh', 6) }} end as p_value_bh,
     coalesce(p_value_bh <= 0.05 and p_value is not null, false) as is_significant,
     case
         when coalesce(p_value_bh <= 0.05 and p_value is not null, false)

@@ -20,8 +20,8 @@ children as (
         closure_outcome,
         case_duration_days,
         case_duration_months
-    from {{ ref('fct_cases') }}
-    where is_in_scope
+    from {{ ref('int_cases__resolved') }}
+    where row_outcome = 'harmonised' and is_in_scope
 ),
 
 countries as (
