@@ -10,7 +10,7 @@ from orchestration.automation.sensors import landing_zone_sensor
 from orchestration.ingest.raw_assets import country_exports
 from orchestration.publish.publish_assets import published_marts
 from orchestration.quality.check_assets import suite_checks
-from orchestration.report.report_assets import report
+from orchestration.report.report_assets import dbt_docs, report
 from orchestration.resources import LandingZone, WarehouseResource
 from orchestration.settings import WAREHOUSE_WRITER_TAG, Settings
 from orchestration.transform.dbt_assets import dbt_warehouse
@@ -19,14 +19,14 @@ from orchestration.transform.dbt_project import DBT_EXECUTABLE, dbt_project
 # The quality suites and publication alone, on the warehouse as it is (to re-check after a fix).
 validate_and_publish_job = define_asset_job(
     "validate_and_publish",
-    selection=AssetSelection.assets(published_marts, report) | AssetSelection.checks(*suite_checks),
+    selection=AssetSelection.assets(published_marts, report, dbt_docs) | AssetSelection.checks(*suite_checks),
     tags={WAREHOUSE_WRITER_TAG: "warehouse"},
 )
 
 
 def build_definitions(settings: Settings) -> Definitions:
     return Definitions(
-        assets=[country_exports, dbt_warehouse, published_marts, report],
+        assets=[country_exports, dbt_warehouse, published_marts, report, dbt_docs],
         asset_checks=suite_checks,
         jobs=[build_job, validate_and_publish_job],
         schedules=[nightly_build_schedule(settings)],

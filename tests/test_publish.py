@@ -4,6 +4,7 @@ and the report opens without any network."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -163,3 +164,37 @@ def test_publish_refuses_a_copy_that_shows_small_cells(small_home, tmp_path, mon
     with pytest.raises(PublishError, match="suppressed_values_hidden"):
         publish(small_home / "warehouse.duckdb", tmp_path)
     assert _digest(tmp_path / "published/marts.duckdb") == before
+
+
+def test_each_build_writes_the_dbt_docs_as_one_offline_page(small_home, tmp_path):
+    page = (small_home / "reports/dbt_docs.html").read_text(encoding="utf-8")
+    fetched = re.findall(r"""(?:src|href)\s*=\s*["'](?:https?:)?//(?!\[::1\])[^"']*""", page)
+    assert not fetched, f"the page would fetch {fetched[:3]}"
+    for mart in PUBLISHED_TABLES:
+        assert f'"model.cpwh.{mart}"' in page, f"{mart} is not documented"
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed")
+    # Rendered with the network off, the page shows the mart with its enforced contract (the app
+    # builds it from the manifest and catalog embedded in the page; the scripts are left out here).
+    dom = subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--proxy-server=127.0.0.1:9",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            (small_home / "reports/dbt_docs.html").as_uri() + "#!/model/model.cpwh.mart_indicators",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    shown = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", shown))
+    assert "mart_indicators table" in shown and "Contract Enforced" in shown, shown[:2000]

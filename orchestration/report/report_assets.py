@@ -1,13 +1,18 @@
-"""The report asset: written after each publication, from the published file and the run history."""
+"""What analysts read after each publication: the report (from the published file and the run
+history) and dbt's documentation site of the warehouse as one offline page."""
 
+import os
+import shutil
 from pathlib import Path
 
 from dagster import MaterializeResult, asset
+from dagster_dbt import DbtCliResource
 
 from orchestration.publish.publication import published_path
 from orchestration.publish.publish_assets import published_marts
 from orchestration.report.html_report import write_report
 from orchestration.resources import WarehouseResource
+from orchestration.transform.dbt_project import dbt_target_path
 
 
 @asset(
@@ -21,4 +26,30 @@ from orchestration.resources import WarehouseResource
 def report(warehouse: WarehouseResource) -> MaterializeResult:
     home = Path(warehouse.home)
     out = write_report(published_path(home), home / "reports" / "report.html", home=home)
+    return MaterializeResult(metadata={"path": str(out), "bytes": out.stat().st_size})
+
+
+@asset(
+    key=["published", "dbt_docs"],
+    deps=[published_marts],
+    group_name="published",
+    kinds={"dbt", "html"},
+    owners=["team:analysis"],
+    description=(
+        "reports/dbt_docs.html: dbt's documentation site as one offline page (dbt docs generate --static): "
+        "every model, column, test and contract, and the lineage from the raw exports to the marts."
+    ),
+)
+def dbt_docs(warehouse: WarehouseResource, dbt: DbtCliResource) -> MaterializeResult:
+    home = Path(warehouse.home)
+    # The catalog reads the warehouse of this home (dbt's profile finds it through CPWH_HOME); the
+    # build's own target folder holds the parsed project, so nothing is parsed or compiled again.
+    invocation = dbt.cli(["docs", "generate", "--static", "--no-compile"], target_path=dbt_target_path(home))
+    invocation.wait()
+    page = Path(invocation.target_path) / "static_index.html"
+    out = home / "reports" / "dbt_docs.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.{os.getpid()}")
+    shutil.copyfile(page, partial)
+    os.replace(partial, out)
     return MaterializeResult(metadata={"path": str(out), "bytes": out.stat().st_size})
