@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,50 @@ def test_each_policy_is_defined_once():
         if literal in path.read_text(encoding="utf-8")
     ]
     assert repeated == []
+
+
+def _dbt_nodes() -> dict[str, dict]:
+    from orchestration.transform.dbt_project import dbt_project
+
+    return json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"]
+
+
+def test_dbt_layers_keep_to_their_roles():
+    """Staging reads only raw sources, seeds and staging; intermediate models are named
+    int_<entity>__<verb> and never read a mart; marts read no staging model."""
+    nodes = _dbt_nodes()
+    models = {uid: n for uid, n in nodes.items() if n["resource_type"] == "model"}
+    layer = {uid: n["fqn"][1] for uid, n in models.items()}
+    problems = []
+    for uid, node in models.items():
+        parents = [p for p in node["depends_on"]["nodes"] if p in models]
+        if layer[uid] == "staging":
+            problems += [f"{uid} reads {p}" for p in parents if layer[p] != "staging"]
+        if layer[uid] == "intermediate":
+            if not re.fullmatch(r"int_[a-z_]+__[a-z]+", node["name"]):
+                problems.append(f"{uid} is not named int_<entity>__<verb>")
+            problems += [f"{uid} reads the mart {p}" for p in parents if layer[p] == "marts"]
+        if layer[uid] == "marts":
+            problems += [f"{uid} reads the staging model {p}" for p in parents if layer[p] == "staging"]
+    assert problems == []
+
+
+def test_every_mart_has_docs_a_grain_test_and_an_enforced_contract():
+    nodes = _dbt_nodes()
+    marts = {uid: n for uid, n in nodes.items() if n["resource_type"] == "model" and n["fqn"][1] == "marts"}
+    grain_tests = {
+        n["attached_node"] or n["depends_on"]["nodes"][0]
+        for n in nodes.values()
+        if n["resource_type"] == "test" and n.get("test_metadata", {}).get("name") in ("unique", "unique_combination")
+    }
+    problems = []
+    for uid, node in marts.items():
+        if not node["config"]["contract"]["enforced"]:
+            problems.append(f"{uid}: no enforced contract")
+        if not node["description"] or any(not c["description"] for c in node["columns"].values()):
+            problems.append(f"{uid}: undocumented")
+        if any(not c.get("data_type") for c in node["columns"].values()):
+            problems.append(f"{uid}: a column without its type")
+        if uid not in grain_tests:
+            problems.append(f"{uid}: no grain test")
+    assert len(marts) >= 15 and problems == []
