@@ -44,7 +44,10 @@ def dbt_docs(warehouse: WarehouseResource, dbt: DbtCliResource) -> MaterializeRe
     home = Path(warehouse.home)
     # The catalog reads the warehouse of this home (dbt's profile finds it through CPWH_HOME); the
     # build's own target folder holds the parsed project, so nothing is parsed or compiled again.
-    invocation = dbt.cli(["docs", "generate", "--static", "--no-compile"], target_path=dbt_target_path(home))
+    invocation = dbt.cli(
+        ["--no-send-anonymous-usage-stats", "docs", "generate", "--static", "--no-compile"],
+        target_path=dbt_target_path(home),
+    )
     invocation.wait()
     page = Path(invocation.target_path) / "static_index.html"
     out = home / "reports" / "dbt_docs.html"
