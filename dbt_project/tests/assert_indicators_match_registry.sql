@@ -6,6 +6,7 @@ with
 registry as (
     select
         indicator_id as registry_id,
+        statistic,
         replace(indicator_id, '*', '') as prefix,
         indicator_id like '%*' as is_family,
         unit,
@@ -15,11 +16,14 @@ registry as (
 ),
 
 indicators as (
-    select distinct indicator_id, dimension, unit from {{ ref('int_indicators__computed') }}
+    select indicator_id, dimension, unit, max(numerator) as numerator, max(denominator) as denominator,
+        max(value) as value
+    from {{ ref('int_indicators__computed') }}
+    group by indicator_id, dimension, unit
 ),
 
 matched as (
-    select indicators.*, registry.registry_id, registry.unit as registry_unit, registry.by_sex,
+    select indicators.*, registry.registry_id, registry.statistic, registry.unit as registry_unit, registry.by_sex,
         registry.by_age_group
     from indicators
     left join registry
@@ -37,6 +41,16 @@ problems as (
     union all
     select indicator_id, 'a breakdown the registry does not give' from matched
     where (dimension = 'sex' and not by_sex) or (dimension = 'age_group' and not by_age_group)
+    union all
+    -- A figure name the model does not count leaves the column empty everywhere.
+    select indicator_id, 'names a numerator figure that is not counted' from matched
+    where statistic in ('count', 'share', 'mean') and numerator is null and dimension = 'total'
+    union all
+    select indicator_id, 'names a denominator figure that is not counted' from matched
+    where statistic in ('share', 'mean', 'median') and denominator is null and dimension = 'total'
+    union all
+    select indicator_id, 'names a median that is not computed' from matched
+    where statistic = 'median' and value is null and denominator > 0 and dimension = 'total'
 )
 
 select * from problems

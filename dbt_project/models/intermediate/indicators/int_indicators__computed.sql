@@ -61,6 +61,12 @@ counted as (
     {%- endfor %}
 ),
 
+medians as (
+    {#- The medians, long like the counts (a median has no numerator to publish). #}
+    select country_group, dimension, dimension_value, 'case_duration_months' as figure, duration_median as amount
+    from figures
+),
+
 figure_rows as (
     select
         registry.indicator_id,
@@ -71,7 +77,7 @@ figure_rows as (
         denominators.amount as denominator,
         case
             when registry.statistic = 'count' then cast(numerators.amount as double)
-            when registry.statistic = 'median' then figures.duration_median
+            when registry.statistic = 'median' then medians.amount
             when coalesce(denominators.amount, 0) <= 0 then null
             when registry.statistic = 'share' then 100.0 * numerators.amount / denominators.amount
             when registry.unit = 'months' then cast(numerators.amount as double) / 30.4375 / denominators.amount
@@ -84,7 +90,8 @@ figure_rows as (
         or (figures.dimension = 'sex' and registry.by_sex)
         or (figures.dimension = 'age_group' and registry.by_age_group)
     left join counted as numerators
-        on numerators.figure = registry.numerator
+        on registry.statistic <> 'median'
+        and numerators.figure = registry.numerator
         and numerators.country_group = figures.country_group
         and numerators.dimension = figures.dimension
         and numerators.dimension_value = figures.dimension_value
@@ -93,6 +100,12 @@ figure_rows as (
         and denominators.country_group = figures.country_group
         and denominators.dimension = figures.dimension
         and denominators.dimension_value = figures.dimension_value
+    left join medians
+        on registry.statistic = 'median'
+        and medians.figure = registry.numerator
+        and medians.country_group = figures.country_group
+        and medians.dimension = figures.dimension
+        and medians.dimension_value = figures.dimension_value
     where registry.statistic in ('count', 'share', 'mean', 'median')
 ),
 
