@@ -25,16 +25,21 @@ KILLS = 10
 
 def _wait_for_group(pgid: int, seconds: float = 30) -> None:
     """SIGKILL reaches every process of the group, but the leader can be reaped before a child (dbt)
-    has exited and let go of its file locks: wait until no process of the group is left running."""
+    has exited and let go of its file locks: wait until no process of the group is left running.
+    A process holds its files until its last thread is gone: its main thread shows as a zombie
+    while the others still exit, so every thread is looked at."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         running = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
-            except (OSError, ValueError):
+                group = int(stat.read_text().rsplit(")", 1)[1].split()[2])
+                if group != pgid:
+                    continue
+                states = [t.read_text().rsplit(")", 1)[1].split()[0] for t in stat.parent.glob("task/*/stat")]
+            except (OSError, ValueError, IndexError):
                 continue
-            if int(group) == pgid and state != "Z":
+            if any(state not in ("Z", "X") for state in states):
                 running.append(stat.parent.name)
         if not running:
             return
