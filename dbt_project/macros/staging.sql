@@ -74,7 +74,6 @@ typed as (
         {{ pseudonymise(country_literal(country), p.record_id) }} as case_key,
         {{ pseudonymise(country_literal(country), link_column) }} as case_link_key,
         {{ parse_timestamp('last_updated_at') }} as last_updated_at,
-        nullif(trim(registration_date), '') is not null as has_registration_date_text,
         {{ parse_date('registration_date', fmt) }} as registration_date,
         nullif(trim(date_of_birth), '') is not null as has_date_of_birth_text,
         {{ parse_date('date_of_birth', fmt) }} as date_of_birth,
