@@ -11,6 +11,7 @@ that PostgreSQL database instead of SQLite files under ``$CPWH_HOME/dagster``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -39,6 +40,14 @@ concurrency:
 run_monitoring:
   enabled: true
   start_timeout_seconds: 300
+"""
+# Dagster's SQLite event log in the same files, with connections kept open (see automation/event_log.py).
+SQLITE_EVENT_LOG = """\
+event_log_storage:
+  module: orchestration.automation.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {base_dir}
 """
 POSTGRES_STORAGE = """\
 storage:
@@ -105,6 +114,8 @@ class Settings:
         config = DAGSTER_YAML
         if os.environ.get("CPWH_DAGSTER_PG_URL"):
             config += POSTGRES_STORAGE
+        else:
+            config += SQLITE_EVENT_LOG.format(base_dir=json.dumps(str(self.dagster_home / "history" / "runs")))
         (self.dagster_home / "dagster.yaml").write_text(config, encoding="utf-8")
         os.environ["DAGSTER_HOME"] = str(self.dagster_home)
         return self.dagster_home
