@@ -2,7 +2,6 @@
 the sensor; nothing else. Importing it reads the settings from the environment and changes nothing."""
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
-from dagster_dbt import DbtCliResource
 
 from orchestration.automation.jobs import build_job
 from orchestration.automation.schedules import nightly_build_schedule
@@ -14,7 +13,7 @@ from orchestration.report.report_assets import dbt_docs, report
 from orchestration.resources import LandingZone, WarehouseResource
 from orchestration.settings import WAREHOUSE_WRITER_TAG, Settings
 from orchestration.transform.dbt_assets import dbt_warehouse
-from orchestration.transform.dbt_project import DBT_EXECUTABLE, dbt_project
+from orchestration.transform.dbt_project import dbt_resource
 
 # The quality suites and publication alone, on the warehouse as it is (to re-check after a fix).
 validate_and_publish_job = define_asset_job(
@@ -36,7 +35,7 @@ def build_definitions(settings: Settings) -> Definitions:
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
             "landing_zone": LandingZone.from_settings(settings),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt": dbt_resource(),
         },
     )
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -72,11 +74,32 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[Suite]:
     return suites
 
 
-@cache
+_CONTEXT_LOCK = threading.Lock()
+
+
+def warm_up() -> threading.Thread:
+    """Import GX and create its context in a background thread (about 2 s of imports), while this
+    process is waiting for something else, such as the dbt build in its subprocess."""
+    _quiet_gx()
+    thread = threading.Thread(target=_batch_definition, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def _batch_definition():
+    with _CONTEXT_LOCK:  # one context, whichever thread asks first
+        return _new_batch_definition()
+
+
+def _quiet_gx() -> None:
     # Set when GX is first used, not when this module is imported: no telemetry, no progress bars.
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+@cache
+def _new_batch_definition():
+    _quiet_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -99,10 +122,20 @@ def _validate(frame: pd.DataFrame, suite: Suite) -> list:
     return batch.validate(gx_suite, result_format=result_format).results
 
 
-def read_batch(database: Path, suite: Suite) -> pd.DataFrame:
+def read_batch(database: Path, suite: Suite) -> Iterator[tuple[object, pd.DataFrame]]:
+    """The suite's rows as (group, frame): with ``by``, one frame per group (a country's rows), so
+    that pandas never holds more than one country of a large table; without, one frame."""
     con = connect(database, read_only=True)
     try:
-        return con.execute(suite.query).df()
+        if not suite.by:
+            yield None, con.execute(suite.query).df()
+            return
+        rows = f"select * from ({suite.query}) as batch"
+        groups = [g for (g,) in con.execute(f"select distinct {suite.by} from ({rows}) order by 1").fetchall()]
+        if not groups:  # an empty table is validated too (and passes or fails as GX says)
+            yield None, con.execute(f"{rows} where false").df()
+        for group in groups:
+            yield group, con.execute(f"{rows} where {suite.by} is not distinct from ?", [group]).df()
     finally:
         con.close()
 
@@ -127,34 +160,35 @@ def _by_check(results: list) -> dict:
     return {r.expectation_config.meta["check"]: r for r in results}
 
 
-def run_suite(suite: Suite, frame: pd.DataFrame) -> list[Outcome]:
-    """Validate the batch; with ``by``, also each group's rate of unexpected values."""
-    results = _by_check(_validate(frame, suite))
-    outcomes = []
-    for expectation in suite.expectations:
-        meta = expectation["meta"]
-        result = results[meta["check"]]
-        outcome = Outcome(
-            check=meta["check"],
-            severity=meta["severity"],
-            passed=bool(result.success),
-            why=meta["why"],
-            element_count=int(result.result.get("element_count") or 0),
-            unexpected_count=int(result.result.get("unexpected_count") or 0),
-            unexpected_percent=float(result.result.get("unexpected_percent") or 0.0),
-            sample_keys=_sample_keys(result, suite.key),
-        )
-        error = _exception_message(result.exception_info or {})
-        if error:
-            outcome.passed, outcome.error = False, error
-        outcomes.append(outcome)
-    if suite.by and len(frame):
-        for group, part in frame.groupby(suite.by):
-            group_results = _by_check(_validate(part, suite))
-            for outcome in outcomes:
-                rate = group_results[outcome.check].result.get("unexpected_percent") or 0.0
-                outcome.rates_by[str(group)] = round(float(rate), 3)
-    return outcomes
+def run_suite(suite: Suite, batches: Iterable[tuple[object, pd.DataFrame]]) -> list[Outcome]:
+    """Validate each group once; the suite's outcome sums the groups, and each group's rate of
+    unexpected values is kept (``rates_by``). A suite with ``by`` must be decidable group by group:
+    its expectations are row rules, or uniqueness of a key that includes the group (the case key
+    is a pseudonym of country and record id)."""
+    outcomes = {
+        meta["check"]: Outcome(check=meta["check"], severity=meta["severity"], passed=True, why=meta["why"])
+        for meta in suite.checks
+    }
+    nonmissing = dict.fromkeys(outcomes, 0)
+    for group, frame in batches:
+        for check, result in _by_check(_validate(frame, suite)).items():
+            outcome, counts = outcomes[check], result.result
+            outcome.passed = outcome.passed and bool(result.success)
+            elements, unexpected = int(counts.get("element_count") or 0), int(counts.get("unexpected_count") or 0)
+            outcome.element_count += elements
+            outcome.unexpected_count += unexpected
+            nonmissing[check] += elements - int(counts.get("missing_count") or 0)
+            outcome.sample_keys = (outcome.sample_keys + _sample_keys(result, suite.key))[:SAMPLE_KEYS]
+            error = _exception_message(result.exception_info or {})
+            if error:
+                outcome.passed, outcome.error = False, outcome.error or error
+            if group is not None:
+                outcome.rates_by[str(group)] = round(float(counts.get("unexpected_percent") or 0.0), 3)
+    for check, outcome in outcomes.items():
+        # GX's unexpected_percent: among the values that are not missing (all values for null checks).
+        if nonmissing[check]:
+            outcome.unexpected_percent = 100.0 * outcome.unexpected_count / nonmissing[check]
+    return list(outcomes.values())
 
 
 def write_quality_page(home: Path, suite: Suite, outcomes: list[Outcome]) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.quality.suites import load_suites
+from orchestration.quality import suites
 from orchestration.resources import WarehouseResource
 from orchestration.transform.dbt_project import dbt_project, dbt_target_path
 
@@ -21,7 +21,7 @@ if not dbt_project.manifest_path.exists():
     )
 
 # The models a Great Expectations suite guards (the suites name them in their meta): they show the kind too.
-GUARDED_BY_SUITES = {AssetKey(list(suite.asset)) for suite in load_suites()}
+GUARDED_BY_SUITES = {AssetKey(list(suite.asset)) for suite in suites.load_suites()}
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -42,4 +42,8 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse
     # The run id ties each row that the data-quality trend appends to this run's history. It is an
     # environment variable rather than a var: a changed var makes dbt parse the whole project again.
     os.environ["CPWH_RUN_ID"] = context.run_id
-    yield from dbt.cli(["build"], context=context, target_path=dbt_target_path(Path(warehouse.home))).stream()
+    suites.warm_up()  # the checks that follow need GX: import it while dbt works in its own process
+    # dbt's own log file at info level: debug would write every statement (7 MB a build at scale 1,
+    # a tenth of dbt's time); the statements are in the target folder's compiled and run SQL.
+    build = ["build", "--log-level-file", "info"]
+    yield from dbt.cli(build, context=context, target_path=dbt_target_path(Path(warehouse.home))).stream()

@@ -4,14 +4,30 @@ time (``make`` runs ``dagster-dbt project prepare-and-package --file orchestrati
 
 import fcntl
 import sys
+from functools import cached_property
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from orchestration.paths import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # this environment's dbt, activated or not
+
+
+class LocalDbtCliResource(DbtCliResource):
+    """dagster-dbt's resource for the dbt of this Python environment. dagster-dbt asks the executable
+    for its version (``dbt --version``, a second dbt process and about a second per invocation)
+    because it may be another engine; here it is the dbt-core that this process imports."""
+
+    @cached_property
+    def _cli_version(self):
+        return DBT_PYTHON_VERSION
+
+
+def dbt_resource() -> LocalDbtCliResource:
+    return LocalDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
 def manifest_is_stale() -> bool:
@@ -36,8 +52,7 @@ def prepare_manifest() -> None:
         fcntl.flock(handle, fcntl.LOCK_EX)
         if manifest_is_stale():  # another process may have prepared it while we waited
             # What dagster-dbt's prepare step runs (`dbt parse`), with this environment's dbt.
-            dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
-            dbt.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+            dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
 def dbt_target_path(home: Path) -> Path:
