@@ -308,6 +308,11 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
     report.set_defaults(func=cmd_report)
 
+    bench = commands.add_parser(
+        "bench", help="time full builds at several scales against the floor and targets (make bench)", add_help=False
+    )
+    bench.add_argument("options", nargs=argparse.REMAINDER, help="see 'cpwh bench --help'")
+
     profile = commands.add_parser("profile", help="check country profiles, or write what follows from them")
     actions = profile.add_subparsers(dest="action", required=True)
     check = actions.add_parser("check", help="validate profile files against the typed schema")
@@ -337,6 +342,9 @@ def _unforeseen(args: argparse.Namespace, error: BaseException) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # the benchmark is tooling beside the product (synthetic/bench.py), with its own options
+        os.execv(sys.executable, [sys.executable, "-m", "synthetic.bench", *argv[1:]])
     args = parser().parse_args(argv)
     try:
         return args.func(args)
