@@ -12,7 +12,7 @@ PROFILES := $(wildcard orchestration/ingest/countries/*.yaml)
 DBT_FILES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(PROFILES) orchestration/transform/staging_columns.yml \
 	$(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f)
 
-.PHONY: setup run test lint ui bench clean
+.PHONY: setup run test test-slow lint ui bench clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,13 @@ lint: setup
 	$(BIN)/ruff check orchestration synthetic tests
 	$(BIN)/ruff format --check orchestration synthetic tests
 
+# `make test`: every test but the slow ones (each builds a home of its own to test recovery,
+# concurrency, the UI or deployment); `make test-slow` runs those, and CI runs both.
 test: lint
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+test-slow: setup
+	$(BIN)/python -m pytest -n 2 -q -m slow
 
 # The Dagster UI and daemon (schedule, sensor, run queue) on 127.0.0.1 only: the webserver has no
 # login of its own (see the README before exposing it).
@@ -46,8 +51,9 @@ ui: setup
 	$(BIN)/python -c "from orchestration.settings import Settings; Settings.from_env().ensure_dagster_home()"
 	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(CPWH_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+# Full builds at scales 0.1, 1 and 10 against the floor and the targets; BENCH="--scales 0.1,1,10,100" adds 100.
 bench: setup
-	$(BIN)/python -m synthetic.bench
+	$(BIN)/cpwh bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) .venv-3.13 data dbt_project/target dbt_project/logs

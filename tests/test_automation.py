@@ -261,6 +261,7 @@ def sensor_home(tmp_path_factory, tiny_exports):
     return home, request, runs, after
 
 
+@pytest.mark.slow
 def test_sensor_run_loads_only_its_country_and_rebuilds_downstream(sensor_home):
     home, request, runs, after = sensor_home
     assert all(r.success for r in runs), [str(e) for r in runs for e in r.all_events if e.is_failure]
@@ -279,6 +280,7 @@ def test_sensor_run_loads_only_its_country_and_rebuilds_downstream(sensor_home):
     assert used == {"KEN": "2023-12-31", "MMR": "2023-11-30"}
 
 
+@pytest.mark.slow
 def test_every_run_is_in_the_history_with_its_publication(sensor_home):
     home, _, runs, _ = sensor_home
     history = recent_runs(home)
@@ -291,6 +293,7 @@ def test_every_run_is_in_the_history_with_its_publication(sensor_home):
     assert history[1]["started_at"] < history[0]["started_at"]
 
 
+@pytest.mark.slow
 def test_quality_trend_grows_run_after_run_and_warns_on_a_jump(sensor_home):
     home, _, runs, _ = sensor_home
     with duckdb.connect(str(home / "published/marts.duckdb"), read_only=True) as con:
@@ -312,6 +315,7 @@ def test_quality_trend_grows_run_after_run_and_warns_on_a_jump(sensor_home):
     assert latest["outcome"] == "published", "a warning never blocks"
 
 
+@pytest.mark.slow
 def test_status_reports_exports_publication_runs_warnings_and_next_run(sensor_home):
     home, _, runs, _ = sensor_home
     text = status_text(Settings.from_env(home))
@@ -324,6 +328,7 @@ def test_status_reports_exports_publication_runs_warnings_and_next_run(sensor_ho
     assert "Recent builds" in report and runs[1].run_id not in report  # ids shown only as publication ids
 
 
+@pytest.mark.slow
 def test_two_builds_on_one_home_never_write_at_once(tmp_path):
     """Two `cpwh build` started together: the second waits for the first, both succeed, and their
     runs do not overlap."""

@@ -24,7 +24,10 @@ from synthetic import generate_exports
 from tests.conftest import KEY
 
 PG_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), None)
-pytestmark = pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL is not installed (.ci/run installs it)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL is not installed (.ci/run installs it)"),
+]
 
 
 def _as_postgres(command: list[str]) -> list[str]:

@@ -175,6 +175,7 @@ def test_no_personal_data_past_raw(built_home):
             assert not leaked, f"{schema}.{table}.{column} holds raw personal values: {sorted(leaked)[:3]}"
 
 
+@pytest.mark.slow
 def test_latest_complete_export_is_used_and_older_ones_reconcile(tmp_path):
     """Two monthly exports; the newest Bangladeshi one is broken: BGD keeps its previous export."""
     landing = tmp_path / "landing"

@@ -70,6 +70,7 @@ def test_the_failed_export_and_its_check_are_recorded_in_the_dagster_instance(br
     assert "enabled: false" in (home / "dagster/dagster.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_rebuilding_after_the_fix_loads_the_country(broken_kenya_home, tmp_path):
     home, _ = broken_kenya_home
     generate_exports(tmp_path, countries=["KEN"], scale=0.02, seed=21)

@@ -51,6 +51,7 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_readers_never_see_a_half_written_file(small_home, tmp_path):
     published, stop = small_home / "published/marts.duckdb", tmp_path / "stop"
     reader = subprocess.Popen(
@@ -70,6 +71,7 @@ def test_readers_never_see_a_half_written_file(small_home, tmp_path):
     assert reads > 20 and publications >= 2, "the reader kept reading across the swaps"
 
 
+@pytest.mark.slow
 def test_a_failed_build_leaves_the_published_file(small_home):
     published = small_home / "published/marts.duckdb"
     before = _digest(published)

@@ -80,6 +80,7 @@ def published_home(tmp_path_factory):
     return home
 
 
+@pytest.mark.slow
 def test_a_missing_column_blocks_publication(published_home):
     published = published_home / "published/marts.duckdb"
     before = _digest(published)

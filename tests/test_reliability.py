@@ -197,6 +197,7 @@ def test_a_link_out_of_the_landing_zone_is_not_followed(source, tmp_path):
 
 
 # Finding 3: a country that would silently vanish from the published figures is refused.
+@pytest.mark.slow
 def test_a_country_losing_its_children_is_not_published_unless_accepted(source, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(source / "MMR" / EXPORT, home / "landing" / "MMR" / "2023-11-30")
@@ -234,6 +235,7 @@ def test_generate_refuses_zero_snapshots(tmp_path):
     assert run.returncode == 2 and "must be 1 or more" in run.stderr
 
 
+@pytest.mark.slow
 def test_sql_reads_no_file_and_writes_none(source, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(source / "MMR" / EXPORT, home / "landing" / "MMR" / EXPORT)
@@ -337,6 +339,7 @@ def _published_rows(path: Path, skip=("publication", "mart_data_quality_trend"))
 
 # Concurrency and idempotence: readers query the published marts in loops while the same exports
 # are built again; no read fails or sees a mixture, and the new publication equals the old one exactly.
+@pytest.mark.slow
 def test_readers_during_a_rebuild_and_the_rebuild_is_identical(built_home, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(built_home[0], home, ignore=shutil.ignore_patterns(".writer.lock"))

@@ -18,6 +18,7 @@ from tests.conftest import KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).parent / "seventh_country"
+pytestmark = pytest.mark.slow  # a copy of the repository, set up and built end to end
 
 # Run in the copy: the independent reference harmonisation (tests/reference.py) over its warehouse.
 REFERENCE = """
