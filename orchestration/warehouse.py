@@ -11,6 +11,17 @@ from pathlib import Path
 import duckdb
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
+# DuckDB would take 80 % of the machine's memory; a bounded build spills to disk beside the
+# warehouse instead (dbt's profile sets the same). CPWH_DUCKDB_MEMORY_LIMIT overrides it.
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+def duckdb_config(database: Path) -> dict[str, str]:
+    """Memory limit and spill folder of the connections that write the warehouse (``$CPWH_HOME/tmp``)."""
+    return {
+        "memory_limit": os.environ.get("CPWH_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT,
+        "temp_directory": str(Path(database).resolve().parent / "tmp"),
+    }
 
 
 def quote_identifier(name: str) -> str:
@@ -30,7 +41,10 @@ def connect(database: Path, read_only: bool = False, attempts: int | None = None
     attempts = attempts or max(1, int(os.environ.get("CPWH_LOCK_WAIT_SECONDS", "60")))
     for attempt in range(attempts):
         try:
-            con = duckdb.connect(str(database), read_only=read_only)
+            # Readers keep DuckDB's defaults: a process may already hold the file open read-only
+            # (DuckDB refuses a second connection to it with another configuration).
+            config = {} if read_only else duckdb_config(database)
+            con = duckdb.connect(str(database), read_only=read_only, config=config)
             con.execute("set enable_progress_bar = false")  # no terminal bars in logs
             return con
         except duckdb.IOException as error:
