@@ -3,8 +3,8 @@
 One plain process, no orchestration, no quarantine, no tests: DuckDB reads each country's files
 (calamine its workbooks, the fastest xlsx reader here), then one query per country, written from
 the country's profile and the categorisation seed, computes children in scope (status not
-duplicate, registered in the study period, aged 0-17 or unknown, one row per record id), the share
-of boys, the mean age, the share of unaccompanied or separated children, of closed cases, of
+duplicate, registered in the study period, aged 0-17 or unknown, one row per record id: its latest
+version), the share of boys, the mean age, the share of unaccompanied or separated children, of closed cases, of
 neglect among concern records and of MHPSS among service records. It prints the figures as one
 JSON line. What the build does beyond this (row-level lineage and quarantine, every defect rule,
 pseudonyms, dbt tests, GX suites, suppression, history) is what the ratio build/floor measures.
@@ -116,7 +116,7 @@ scope as (
     where coalesce(status_category, '') <> 'duplicate'
       and registered between date '{start}' and date '{end}'
       and (age_years is null or age_years between 0 and 17)
-    qualify row_number() over (partition by {record}) = 1
+    qualify row_number() over (partition by {record} order by last_updated_at desc nulls last, registered) = 1
 ),
 children as (
     select *, {category(fields["sex"], fields["sex"])} as sex_category,
