@@ -13,7 +13,7 @@ import pytest
 from dagster import DagsterInstance
 
 from orchestration.ingest.profiles import COUNTRY_CODES
-from orchestration.quality.suites import load_suites
+from orchestration.quality.suites import load_suites, read_batch, run_suite
 from synthetic import generate_exports
 from tests.conftest import EXPORT, cpwh
 
@@ -26,6 +26,31 @@ def test_every_expectation_says_why_and_how_severe():
             assert meta["why"] and meta["severity"] in ("blocking", "warning"), suite.name
     layers = {s.asset[0] for s in suites}
     assert layers == {"staging", "intermediate", "marts", "published"}
+
+
+@pytest.mark.parametrize("suite", [s for s in load_suites() if s.by], ids=lambda s: s.name)
+def test_validating_country_by_country_gives_the_outcome_of_the_whole_batch(built_home, suite):
+    """A suite with ``by`` is validated once per country; summed, that is one validation of the whole
+    table (the defects at 4 % make every warning fail somewhere, so the counts are not all zero)."""
+    home, _, _ = built_home
+    database = home / "warehouse.duckdb"
+    by_country = run_suite(suite, read_batch(database, suite))
+    whole = duckdb.connect(str(database), read_only=True)
+    try:
+        frame = whole.execute(suite.query).df()
+    finally:
+        whole.close()
+    at_once = run_suite(suite, [(None, frame)])
+    assert any(o.unexpected_count for o in at_once)
+    for grouped, single in zip(by_country, at_once, strict=True):
+        assert (grouped.check, grouped.passed, grouped.element_count, grouped.unexpected_count) == (
+            single.check,
+            single.passed,
+            single.element_count,
+            single.unexpected_count,
+        )
+        assert grouped.unexpected_percent == pytest.approx(single.unexpected_percent, abs=1e-9)
+        assert set(grouped.rates_by) == set(COUNTRY_CODES)
 
 
 def _records(home):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.paths import EXPECTATIONS_DIR
-from orchestration.warehouse import connect
+from orchestration.warehouse import connect, quote_identifier
 
 SAMPLE_KEYS = 5
 
@@ -130,12 +130,12 @@ def read_batch(database: Path, suite: Suite) -> Iterator[tuple[object, pd.DataFr
         if not suite.by:
             yield None, con.execute(suite.query).df()
             return
-        rows = f"select * from ({suite.query}) as batch"
-        groups = [g for (g,) in con.execute(f"select distinct {suite.by} from ({rows}) order by 1").fetchall()]
+        rows, by = f"select * from ({suite.query}) as batch", quote_identifier(suite.by)
+        groups = [g for (g,) in con.execute(f"select distinct {by} from ({rows}) order by 1").fetchall()]
         if not groups:  # an empty table is validated too (and passes or fails as GX says)
             yield None, con.execute(f"{rows} where false").df()
         for group in groups:
-            yield group, con.execute(f"{rows} where {suite.by} is not distinct from ?", [group]).df()
+            yield group, con.execute(f"{rows} where {by} is not distinct from ?", [group]).df()
     finally:
         con.close()
 

@@ -43,7 +43,7 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse
     # environment variable rather than a var: a changed var makes dbt parse the whole project again.
     os.environ["CPWH_RUN_ID"] = context.run_id
     suites.warm_up()  # the checks that follow need GX: import it while dbt works in its own process
-    # dbt's own log file at info level: debug would write every statement (7 MB a build at scale 1,
-    # a tenth of dbt's time); the statements are in the target folder's compiled and run SQL.
+    # dbt's own log file at info level: debug writes every statement (7 MB a build at scale 1);
+    # the statements are in the target folder's compiled and run SQL.
     build = ["build", "--log-level-file", "info"]
     yield from dbt.cli(build, context=context, target_path=dbt_target_path(Path(warehouse.home))).stream()
