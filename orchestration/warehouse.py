@@ -11,17 +11,17 @@ from pathlib import Path
 import duckdb
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
-# DuckDB would take 80 % of the machine's memory; a bounded build spills to disk beside the
-# warehouse instead (dbt's profile sets the same). CPWH_DUCKDB_MEMORY_LIMIT overrides it.
-DEFAULT_MEMORY_LIMIT = "3GB"
+# DuckDB would take 80 % of the machine's memory; a bounded build spills to disk instead, into
+# DuckDB's default folder beside the file (warehouse.duckdb.tmp, inside the owner-only home).
+# The processes that write here (the loader, publication) append rows and run small queries while
+# holding a workbook or a batch in memory: 1GB is plenty. dbt's transformations get their own limit
+# in the dbt profile (CPWH_DUCKDB_MEMORY_LIMIT, default 3GB).
+WRITER_MEMORY_LIMIT = "1GB"
 
 
-def duckdb_config(database: Path) -> dict[str, str]:
-    """Memory limit and spill folder of the connections that write the warehouse (``$CPWH_HOME/tmp``)."""
-    return {
-        "memory_limit": os.environ.get("CPWH_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT,
-        "temp_directory": str(Path(database).resolve().parent / "tmp"),
-    }
+def duckdb_config() -> dict[str, str]:
+    """Memory limit of the connections that write the warehouse."""
+    return {"memory_limit": WRITER_MEMORY_LIMIT}
 
 
 def quote_identifier(name: str) -> str:
@@ -43,7 +43,7 @@ def connect(database: Path, read_only: bool = False, attempts: int | None = None
         try:
             # Readers keep DuckDB's defaults: a process may already hold the file open read-only
             # (DuckDB refuses a second connection to it with another configuration).
-            config = {} if read_only else duckdb_config(database)
+            config = {} if read_only else duckdb_config()
             con = duckdb.connect(str(database), read_only=read_only, config=config)
             con.execute("set enable_progress_bar = false")  # no terminal bars in logs
             return con
