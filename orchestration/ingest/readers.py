@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import orjson
 import pandas as pd
+import pyarrow
 import python_calamine
 
 from orchestration.ingest.profiles import FileSpec, TableSpec, raw_column_name
@@ -147,21 +148,23 @@ def read_csv(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None
     columns = {name: "VARCHAR" for name in header}
     reader = duckdb.connect()
     try:
-        result = reader.execute(
+        # Streamed in Arrow batches: a DB-API result (fetch_df_chunk) is materialised whole first,
+        # several times the file's size in memory (a 700 MB file took the process to 6.8 GB).
+        stream = reader.sql(
             "select * from read_csv(?, header = true, delim = ?, quote = '\"', escape = '\"', columns = ?,"
             " auto_detect = false, strict_mode = true, null_padding = false, encoding = 'utf-8')",
-            [str(file), spec.delimiter, columns],
-        )
+            params=[str(file), spec.delimiter, columns],
+        ).to_arrow_reader(BATCH_ROWS)
         row = 2
-        while True:
-            batch = result.fetch_df_chunk(BATCH_ROWS // 2048 or 1)
-            if batch.empty:
-                break
+        for record_batch in stream:
+            if not record_batch.num_rows:
+                continue
+            batch = record_batch.to_pandas()
             batch = batch.astype(object).where(batch.notna(), None)
             batch.insert(0, "_source_row", range(row, row + len(batch)))
             row += len(batch)
             yield table, None, _rename(batch, table, file, "line 1")
-    except duckdb.Error as error:
+    except (duckdb.Error, pyarrow.ArrowException) as error:  # DuckDB's error, raised through the stream
         raise _csv_error(file, spec, str(error)) from None
     finally:
         reader.close()
