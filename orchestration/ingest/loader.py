@@ -144,16 +144,47 @@ def export_files(profile: Profile, folder: Path) -> list[tuple[Path, object]]:
     return found
 
 
-def _add_missing_columns(con, table: str, frame: pd.DataFrame) -> None:
+def _columns(con, table: str) -> list[str]:
+    return [r[0] for r in con.execute(f"describe raw.{quote_identifier(table)}").fetchall()]
+
+
+def _add_missing_columns(con, table: str, columns) -> None:
     """A column the profile does not know is kept (as text), never dropped."""
-    existing = {r[0] for r in con.execute(f"describe raw.{quote_identifier(table)}").fetchall()}
-    for column in frame.columns:
+    existing = set(_columns(con, table))
+    for column in columns:
         if column not in existing:
             con.execute(f"alter table raw.{quote_identifier(table)} add column {quote_identifier(column)} VARCHAR")
 
 
+# An export is first written to loading tables beside the raw ones (raw._loading__<table>), batch
+# by batch, each batch committed; then one transaction replaces the export's rows in the raw tables
+# with them. Appending every batch inside that transaction kept all of them in memory (DuckDB's
+# transaction-local storage is not bounded by its memory limit: a scale-100 workbook took the
+# loader past 6 GB); one INSERT ... SELECT writes its row groups straight to disk. The raw tables
+# still change all at once or not at all, and the loading tables are dropped whatever happens.
+LOADING_PREFIX = "_loading__"
+
+
+def _loading_table(table: str) -> str:
+    return f"{LOADING_PREFIX}{table}"
+
+
+def _create_loading_tables(con, profile: Profile) -> None:
+    for spec in profile.tables:
+        table = profile.raw_table_name(spec.table)
+        con.execute(
+            f"create or replace table raw.{quote_identifier(_loading_table(table))}"
+            f" as select * from raw.{quote_identifier(table)} limit 0"
+        )
+
+
+def _drop_loading_tables(con, profile: Profile) -> None:
+    for spec in profile.tables:
+        con.execute(f"drop table if exists raw.{quote_identifier(_loading_table(profile.raw_table_name(spec.table)))}")
+
+
 def _insert(con, table: str, batch: pd.DataFrame) -> None:
-    _add_missing_columns(con, table, batch)
+    _add_missing_columns(con, table, batch.columns)
     con.register("raw_batch", batch)
     try:
         con.execute(f"insert into raw.{quote_identifier(table)} by name select * from raw_batch")
@@ -212,26 +243,47 @@ def load_export(con: duckdb.DuckDBPyConnection, profile: Profile, folder: Path) 
         result.rows = _rows_of(con, result.load_id)
         return result
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        _create_loading_tables(con, profile)
+        file_rows = []
+        for path, spec in files:
+            file_rows += _load_file(con, profile, path, spec, checksums[path], result, loaded_at)
+        _require_cases(profile, folder, result)
+        _replace_export(con, profile, folder, file_rows, result, loaded_at)
+    except Exception as error:  # noqa: BLE001 - every failure is recorded and blocks publication
+        result.status, result.rows, result.error = "failed", {}, _failure(folder, error)
+        _record(con, result, loaded_at, folder)
+    finally:
+        _drop_loading_tables(con, profile)
+    return result
+
+
+def _replace_export(con, profile: Profile, folder: Path, file_rows: list[list], result: ExportLoad, loaded_at) -> None:
+    """In one transaction: the export's earlier rows out, its loading tables' rows in, the load recorded."""
+    country = profile.country_code
     con.begin()
     try:
         for spec in profile.tables:
+            table = profile.raw_table_name(spec.table)
+            loading = _loading_table(table)
             con.execute(
-                f"delete from raw.{quote_identifier(profile.raw_table_name(spec.table))}"
-                " where _country = ? and _export_date = ?",
+                f"delete from raw.{quote_identifier(table)} where _country = ? and _export_date = ?",
                 [country, folder.name],
             )
+            _add_missing_columns(con, table, _columns(con, loading))
+            con.execute(
+                f"insert into raw.{quote_identifier(table)} by name select * from raw.{quote_identifier(loading)}"
+            )
         con.execute("delete from raw.export_files where country = ? and export_date = ?", [country, folder.name])
-        for path, spec in files:
-            _load_file(con, profile, path, spec, checksums[path], result, loaded_at)
-        _require_cases(profile, folder, result)
+        if file_rows:
+            con.executemany("insert into raw.export_files values (?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
         result.status = "loaded"
         _record(con, result, loaded_at, folder)
         con.commit()
-    except Exception as error:  # noqa: BLE001 - every failure is recorded and blocks publication
+    except BaseException:
         con.rollback()
-        result.status, result.rows, result.error = "failed", {}, _failure(folder, error)
-        _record(con, result, loaded_at, folder)
-    return result
+        result.status = "failed"
+        raise
 
 
 def _require_cases(profile: Profile, folder: Path, result: ExportLoad) -> None:
@@ -272,7 +324,8 @@ def _rows_of(con, load_id: str) -> dict[str, int]:
     return {table: int(count) for table, count in rows}
 
 
-def _load_file(con, profile: Profile, path: Path, spec, checksum: str, result: ExportLoad, loaded_at) -> None:
+def _load_file(con, profile: Profile, path: Path, spec, checksum: str, result: ExportLoad, loaded_at) -> list[list]:
+    """Write a file's rows to the loading tables; its rows of ``raw.export_files``, to record."""
     counts: dict[tuple[str, str | None], int] = {}
     for table_spec, sheet, batch in READERS[spec.format](path, spec):
         table = profile.raw_table_name(table_spec.table)
@@ -285,26 +338,17 @@ def _load_file(con, profile: Profile, path: Path, spec, checksum: str, result: E
             _load_id=result.load_id,
             _loaded_at=loaded_at,
         )
-        _insert(con, table, batch)
+        _insert(con, _loading_table(table), batch)
         counts[(table, sheet)] = counts.get((table, sheet), 0) + len(batch)
         result.rows[table] = result.rows.get(table, 0) + len(batch)
+    file_rows = []
     for table_spec in spec.tables:
         table = profile.raw_table_name(table_spec.table)
         rows = counts.get((table, table_spec.sheet), 0)
         result.rows.setdefault(table, 0)
-        con.execute(
-            "insert into raw.export_files values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                result.load_id,
-                profile.country_code,
-                result.export_date,
-                path.name,
-                table_spec.sheet,
-                table,
-                checksum,
-                rows,
-            ],
-        )
+        where = [result.load_id, profile.country_code, result.export_date, path.name, table_spec.sheet, table]
+        file_rows.append([*where, checksum, rows])
+    return file_rows
 
 
 def _record(con, result: ExportLoad, loaded_at: datetime | None = None, folder: Path | None = None) -> None:
