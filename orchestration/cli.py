@@ -192,7 +192,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     # Read-only, and no file reads, writes or attaches: a query sees this database and nothing else
     # (the raw exports hold names); the configuration is locked so a query cannot turn that back on.
     con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
-    if args.warehouse:  # the staging views pseudonymise ids with the keyed function dbt registers
+    if args.warehouse:  # the keyed function dbt registers, for queries that pseudonymise an id as dbt does
         from orchestration.pseudonym import load_key, pseudonym
 
         key = load_key(settings.home)
