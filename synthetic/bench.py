@@ -262,8 +262,8 @@ def markdown(results: list[dict], machine: str) -> str:
         "",
         "| scale | exports MB | full build s (median of runs) | peak MB | "
         + " | ".join(STAGES)
-        + " | floor s | build/floor | incremental s (share) |",
-        "|---:" * (7 + len(STAGES)) + "|",
+        + " | floor s | build/floor | incremental s (share) | commit |",
+        "|---:" * (7 + len(STAGES)) + "|---|",
     ]
     for r in results:
         stages = " | ".join(f"{r['stages'][s]:.1f}" for s in STAGES)
@@ -274,7 +274,7 @@ def markdown(results: list[dict], machine: str) -> str:
         lines.append(
             f"| {r['scale']:g} | {r['landing_mb']} | {r['build_seconds']:.1f} ({runs})"
             f" | {r['build_peak_mb']} | {stages} | {r['floor_seconds']:.1f} | {r['build_over_floor']:.2f}"
-            f" | {incremental} |"
+            f" | {incremental} | {r.get('commit') or '?'} |"
         )
     lines += ["", "| target | measured | limit | |", "|---|---:|---:|---|"]
     lines += [f"| {n} | {v:g} | {lim:g} | {'met' if ok else 'MISSED'} |" for n, v, lim, ok in verdicts(results)]
