@@ -16,12 +16,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
 # The processes that write here (the loader, publication) append rows and run small queries while
 # holding a workbook or a batch in memory: 1GB is plenty. dbt's transformations get their own limit
 # in the dbt profile (CPWH_DUCKDB_MEMORY_LIMIT, default 3GB).
-WRITER_MEMORY_LIMIT = "1GB"
-
-
-def duckdb_config() -> dict[str, str]:
-    """Memory limit of the connections that write the warehouse."""
-    return {"memory_limit": WRITER_MEMORY_LIMIT}
+WRITER_CONFIG = {"memory_limit": "1GB"}
 
 
 def quote_identifier(name: str) -> str:
@@ -43,7 +38,7 @@ def connect(database: Path, read_only: bool = False, attempts: int | None = None
         try:
             # Readers keep DuckDB's defaults: a process may already hold the file open read-only
             # (DuckDB refuses a second connection to it with another configuration).
-            config = {} if read_only else duckdb_config()
+            config = {} if read_only else WRITER_CONFIG
             con = duckdb.connect(str(database), read_only=read_only, config=config)
             con.execute("set enable_progress_bar = false")  # no terminal bars in logs
             return con

@@ -79,7 +79,8 @@ class TreeSampler:
 
 
 def _tree_rss_kb(root: int) -> int:
-    parents: dict[int, int] = {}
+    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+    children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -90,14 +91,13 @@ def _tree_rss_kb(root: int) -> int:
         except OSError:
             continue
         pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * page_kb
     tree, frontier = {root}, [root]
     while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier.extend(children)
+        found = [pid for pid in children.get(frontier.pop(), []) if pid not in tree]
+        tree.update(found)
+        frontier.extend(found)
     return sum(rss.get(pid, 0) for pid in tree)
 
 

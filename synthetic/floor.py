@@ -33,8 +33,8 @@ def _text(value: object) -> str | None:
     return value.isoformat()[:10] if hasattr(value, "isoformat") else str(value)
 
 
-def _xlsx_frame(path: Path, sheet: str, aliases: dict[str, str]) -> pd.DataFrame:
-    rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+def _xlsx_frame(workbook, sheet: str, aliases: dict[str, str]) -> pd.DataFrame:
+    rows = workbook.get_sheet_by_name(sheet).to_python()
     header = [aliases.get(str(c), str(c)) for c in rows[0]]
     text = [[_text(v) for v in r] for r in rows[1:]]
     return pd.DataFrame(text, columns=header, dtype=object)
@@ -42,8 +42,10 @@ def _xlsx_frame(path: Path, sheet: str, aliases: dict[str, str]) -> pd.DataFrame
 
 def read_country(con, profile, folder: Path) -> None:
     """Each raw table of the country as a DuckDB table named after it, columns renamed as the profile says."""
+    created = set()
     for spec in profile.files:
         for path in sorted(p for p in folder.iterdir() if spec.matches(p.name)):
+            workbook = python_calamine.CalamineWorkbook.from_path(str(path)) if spec.format == "xlsx" else None
             for table in spec.tables:
                 if spec.format == "csv":
                     rename = ", ".join(f'"{c}" as "{table.field_name(c)}"' for c in table.columns)
@@ -52,7 +54,7 @@ def read_country(con, profile, folder: Path) -> None:
                         f" delim = '{spec.delimiter}', quote = '\"', escape = '\"')"
                     )
                 elif spec.format == "xlsx":
-                    relation = con.from_df(_xlsx_frame(path, table.sheet, table.aliases))
+                    relation = con.from_df(_xlsx_frame(workbook, table.sheet, table.aliases))
                 elif table.nested_in:
                     relation = con.sql(
                         f"select unnest({table.nested_in}, recursive := true), id as case_id"
@@ -63,9 +65,8 @@ def read_country(con, profile, folder: Path) -> None:
                         f"select * exclude (services_section) from read_json('{path}', format = 'newline_delimited')"
                     )
                 name = f"{profile.country_code}_{table.table}"
-                tables = con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchall()
-                exists = tables[0][0]
-                relation.insert_into(name) if exists else relation.create(name)
+                relation.insert_into(name) if name in created else relation.create(name)
+                created.add(name)
 
 
 def headline_query(profile, concern_is_list: bool) -> str:

@@ -282,7 +282,6 @@ def _replace_export(con, profile: Profile, folder: Path, file_rows: list[list], 
         con.commit()
     except BaseException:
         con.rollback()
-        result.status = "failed"
         raise
 
 
