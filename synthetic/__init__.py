@@ -18,7 +18,7 @@ import pandas as pd
 
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
 from synthetic.parameters import country_parameters, inapplicable_defects
-from synthetic.population import duration_scale_days, simulate
+from synthetic.population import duration_scale_days, plan_reopening, simulate
 from synthetic.render import render
 from synthetic.snapshot import EXTRA_KINDS, take_snapshot
 from synthetic.writers import EXCEL_MAX_DATA_ROWS, open_writer
@@ -108,6 +108,8 @@ def generate_country(
         rng.shuffle(kinds)
         lives = simulate(rng, country, params, kinds, first_seq, window, window[1], duration_scale)
         first_seq += len(kinds)
+        if snapshots > 1:
+            plan_reopening(np.random.default_rng([seed, stream, chunk, 2000]), params, lives.children, window[1])
         for k, export_date in enumerate(dates):
             snap_rng = np.random.default_rng([seed, stream, chunk, 1000 + k])
             snap = take_snapshot(lives, export_date, rates, snap_rng, country)

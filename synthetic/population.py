@@ -290,6 +290,16 @@ def _closure_plan(rng, params: dict, kids: pd.DataFrame, last_day: np.datetime64
     kids["transfer_date"] = np.where(transfers, transfer, np.datetime64("NaT")).astype("datetime64[D]")
 
 
+def plan_reopening(rng, params: dict, kids: pd.DataFrame, last_day: np.datetime64) -> None:
+    """Some closed cases are reopened (``reopened_share`` of the closing ones, 10-90 days after the
+    closure, and open from then on). Drawn from a random stream of its own, and only when there are
+    successive exports to see it (``--snapshots`` above 1), so one export is the same with or without."""
+    close = kids.close_date.to_numpy().astype("datetime64[D]")
+    reopen = close + rng.integers(10, 91, size=len(kids)).astype("timedelta64[D]")
+    reopens = ~np.isnat(close) & (rng.random(len(kids)) < params["reopened_share"]) & (reopen <= last_day)
+    kids["reopen_date"] = np.where(reopens, reopen, np.datetime64("NaT")).astype("datetime64[D]")
+
+
 def duration_scale_days(params: dict, window, last_day: np.datetime64) -> float:
     """Mean duration (days) to draw so that *observed* closed durations average the target.
 

@@ -37,7 +37,8 @@ def view(lives: Lives, child: np.ndarray, as_of: np.ndarray, rng) -> tuple[pd.Da
     """Case rows of ``child`` as recorded on the dates ``as_of`` (one date per row)."""
     kids = lives.children.iloc[child].reset_index(drop=True)
     as_of = as_of.astype("datetime64[D]")
-    closed = kids.close_date.to_numpy() <= as_of
+    reopened = _reopened(kids, as_of)
+    closed = (kids.close_date.to_numpy() <= as_of) & ~reopened
     transferred = (~closed) & (kids.transfer_date.to_numpy() <= as_of)
     status = np.where(closed, "closed", np.where(transferred, "transferred", "open")).astype(object)
     marked_duplicate = kids.extra_kind.to_numpy() == "D13"
@@ -70,6 +71,7 @@ def view(lives: Lives, child: np.ndarray, as_of: np.ndarray, rng) -> tuple[pd.Da
             rows.registration_date.to_numpy().astype("datetime64[D]"),
             np.where(closed, rows.close_date.to_numpy(), np.datetime64("1900-01-01")).astype("datetime64[D]"),
             np.where(transferred, rows.transfer_date.to_numpy(), np.datetime64("1900-01-01")).astype("datetime64[D]"),
+            np.where(reopened, _reopen_dates(kids), np.datetime64("1900-01-01")).astype("datetime64[D]"),
             _latest_service(services, len(rows)),
         ]
     )
@@ -77,6 +79,17 @@ def view(lives: Lives, child: np.ndarray, as_of: np.ndarray, rng) -> tuple[pd.Da
     seconds = rng.integers(6 * 3600, 20 * 3600, size=len(rows)).astype("timedelta64[s]")
     rows["last_updated_at"] = last_activity.astype("datetime64[s]") + seconds
     return rows, services
+
+
+def _reopen_dates(kids: pd.DataFrame) -> np.ndarray:
+    """When each case is reopened (``plan_reopening``); never when reopening was not planned."""
+    if "reopen_date" not in kids:
+        return np.full(len(kids), np.datetime64("NaT"), dtype="datetime64[D]")
+    return kids.reopen_date.to_numpy().astype("datetime64[D]")
+
+
+def _reopened(kids: pd.DataFrame, as_of: np.ndarray) -> np.ndarray:
+    return _reopen_dates(kids) <= as_of
 
 
 def _latest_service(services: pd.DataFrame, n_rows: int) -> np.ndarray:
