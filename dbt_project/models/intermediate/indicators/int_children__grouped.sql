@@ -19,7 +19,15 @@ children as (
         closure_category,
         closure_outcome,
         case_duration_days,
-        case_duration_months
+        case_duration_months,
+        -- Primero's own case duration bands (days from registration to closure).
+        case
+            when case_duration_days is null then null
+            when case_duration_days <= 30 then 'up_to_30_days'
+            when case_duration_days <= 90 then '31_to_90_days'
+            when case_duration_days <= 180 then '91_to_180_days'
+            else 'over_180_days'
+        end as duration_band
     from {{ ref('int_cases__resolved') }}
     where row_outcome = 'harmonised' and is_in_scope
 ),

@@ -120,6 +120,9 @@ share_rows as (
     union all
     {{ category_share_rows('pct_closure__', "(select * from groups where dimension = 'total' and is_closed)",
                            'closure_category', 'closure') }}
+    union all
+    {{ category_share_rows('pct_duration_band__', "(select * from groups where dimension = 'total'"
+                           ~ " and duration_band is not null)", 'duration_band', 'duration_band') }}
 ),
 
 concern_records as (
