@@ -33,6 +33,85 @@ def _quality_rates(leading: str, trailing: str, table: str) -> str:
         from w.marts.{table}"""
 
 
+def _hidden(column: str, limit: str = "") -> str:
+    """A count of 1..limit hides itself (the small-cell rule; ``limit`` defaults to the policy's)."""
+    return f"({column} between 1 and {limit or policy().small_cell_limit})"
+
+
+def _unless(hidden: str, columns: list[str]) -> str:
+    return ", ".join(f"case when {hidden} then null else {c} end as {c}" for c in columns)
+
+
+FLOW_COUNTS = ["cases_in_scope", "opened", "closed", "reopened", "transferred", "open_at_month_end"]
+SURVIVAL_FIGURES = [
+    "still_open_1m_pct",
+    "still_open_3m_pct",
+    "still_open_6m_pct",
+    "still_open_12m_pct",
+    "median_days",
+    "median_lower_days",
+    "median_upper_days",
+    "median_months",
+    "mean_closed_months",
+]
+# A time-to-closure group is hidden whole when its cases, closures or censored cases are 1..limit:
+# with so few, the estimate is one child's duration.
+SURVIVAL_HIDDEN = f"({_hidden('cases')} or {_hidden('closures')} or {_hidden('censored')})"
+
+
+def _mart_case_flow() -> str:
+    hidden = " or ".join(_hidden(c) for c in FLOW_COUNTS)
+    columns = ", ".join(f"case when {_hidden(c)} then null else {c} end as {c}" for c in FLOW_COUNTS)
+    return f"""
+        select country_code, month, export_date, previous_export_date, is_baseline, {columns},
+               coalesce({hidden}, false) as suppressed
+        from w.marts.mart_case_flow"""
+
+
+def _mart_time_to_closure() -> str:
+    return f"""
+        select country_code, dimension, dimension_value,
+               case when {_hidden("cases")} then null else cases end as cases,
+               {_unless(SURVIVAL_HIDDEN, ["closures", "censored"])},
+               case when {SURVIVAL_HIDDEN} or {_hidden("closed_without_duration")} then null
+                    else closed_without_duration end as closed_without_duration,
+               {_unless(SURVIVAL_HIDDEN, SURVIVAL_FIGURES)},
+               {SURVIVAL_HIDDEN} as suppressed
+        from w.marts.mart_time_to_closure"""
+
+
+def _mart_time_to_closure_curve() -> str:
+    hidden = f"(groups.hidden or {_hidden('curve.at_risk')})"
+    figures = ["at_risk", "still_open_pct", "still_open_lower_pct", "still_open_upper_pct"]
+    return f"""
+        select curve.country_code, curve.dimension, curve.dimension_value, curve.month_number,
+               {", ".join(f"case when {hidden} then null else curve.{c} end as {c}" for c in figures)},
+               {hidden} as suppressed
+        from w.marts.mart_time_to_closure_curve as curve
+        inner join (
+            select country_code, dimension, dimension_value, {SURVIVAL_HIDDEN} as hidden
+            from w.marts.mart_time_to_closure
+        ) as groups using (country_code, dimension, dimension_value)"""
+
+
+def _mart_services_by_concern() -> str:
+    concern_hidden = _hidden("children_with_concern", "limit_")
+    served_hidden = f"({concern_hidden} or {_hidden('children_served', 'limit_')})"
+    without_hidden = f"({concern_hidden} or {_hidden('children_without_service', 'limit_')})"
+    dated_hidden = f"({concern_hidden} or {_hidden('children_with_service_date', 'limit_')})"
+    return f"""
+        select country_code, dimension, dimension_value, concern_category, service_category,
+               {_unless(concern_hidden, ["children_with_concern"])},
+               {_unless(served_hidden, ["children_served", "pct_served"])},
+               {_unless(without_hidden, ["children_without_service", "pct_without_service"])},
+               {_unless(dated_hidden, ["children_with_service_date", "median_days_to_first_service"])},
+               {served_hidden} or {without_hidden} or {dated_hidden} as suppressed
+        from (
+            select *, {policy().limit_sql("concern_category")} as limit_
+            from w.marts.mart_services_by_concern
+        )"""
+
+
 # Published table -> the SELECT over the warehouse (alias w) that makes it.
 PUBLISHED_TABLES = {
     "mart_indicators": """
@@ -73,6 +152,10 @@ PUBLISHED_TABLES = {
         "previous_rate_pct, rate_jumped,",
         "mart_data_quality_trend",
     ),
+    "mart_case_flow": _mart_case_flow(),
+    "mart_time_to_closure": _mart_time_to_closure(),
+    "mart_time_to_closure_curve": _mart_time_to_closure_curve(),
+    "mart_services_by_concern": _mart_services_by_concern(),
 }
 # The exports every published figure rests on: per country, the latest complete export and its load.
 EXPORTS_USED = """
@@ -85,6 +168,36 @@ EXPORTS_USED = """
     ) as loads
         on loads.country = latest.country_code and loads.export_date = latest.export_date and loads.attempt = 1
     order by country_code"""
+# What every published figure rests on, per country: the export and its load, the files with their
+# SHA-256, and the rows of all the country's loaded exports (cases, concerns, services) by what
+# became of them (the reconciliation: raw = harmonised + quarantined + resolved duplicates + superseded).
+PROVENANCE = """
+    select used.country_code, used.export_date, used.load_id, loads.loaded_at,
+           files.files, files.file_sha256,
+           cast(rows_.raw_rows as bigint) as raw_rows,
+           cast(rows_.harmonised_rows as bigint) as harmonised_rows,
+           cast(rows_.quarantined_rows as bigint) as quarantined_rows,
+           cast(rows_.resolved_duplicate_rows as bigint) as resolved_duplicate_rows,
+           cast(rows_.superseded_rows as bigint) as superseded_rows
+    from main.publication_exports as used
+    left join w.raw.export_loads as loads on loads.load_id = used.load_id
+    left join (
+        select load_id,
+               string_agg(distinct source_file, '; ' order by source_file) as files,
+               string_agg(distinct source_file || ' ' || file_sha256, '; ' order by source_file || ' ' || file_sha256)
+                   as file_sha256
+        from w.raw.export_files group by load_id
+    ) as files on files.load_id = used.load_id
+    left join (
+        select country_code, sum(raw_rows) as raw_rows, sum(harmonised_rows) as harmonised_rows,
+               sum(quarantined_rows) as quarantined_rows, sum(resolved_duplicate_rows) as resolved_duplicate_rows,
+               sum(superseded_rows) as superseded_rows
+        from w.intermediate.int_rows__reconciled group by country_code
+    ) as rows_ on rows_.country_code = used.country_code
+    order by used.country_code"""
+# DuckDB 1.x (1.4 is the long-term-support release many SQL clients and drivers embed) cannot open
+# a file in DuckDB 2.0's storage format: the published file is written in 1.4's.
+PUBLISHED_STORAGE_VERSION = "v1.4.0"
 
 
 class PublishError(Exception):
@@ -174,8 +287,10 @@ def _validate_before_swap(path: Path) -> None:
 
 
 def _write(warehouse: Path, path: Path, run_id: str | None) -> Publication:
-    con = duckdb.connect(str(path))
+    con = duckdb.connect()
     try:
+        con.execute(f"attach ? as published (storage_version '{PUBLISHED_STORAGE_VERSION}')", [str(path)])
+        con.execute("use published")
         con.execute("attach ? as w (read_only)", [str(warehouse)])  # a path is bound, never pasted into SQL
         unbalanced = con.execute("select count(*) from w.intermediate.int_rows__reconciled where not is_balanced")
         if unbalanced.fetchone()[0]:
@@ -192,8 +307,11 @@ def _write(warehouse: Path, path: Path, run_id: str | None) -> Publication:
         )
         con.execute(f"create table main.publication_exports as {EXPORTS_USED}")
         exports = {c: str(d) for c, d, _ in con.execute("select * from main.publication_exports").fetchall()}
+        con.execute(f"create table main.provenance as {PROVENANCE}")
         con.execute("detach w")
-        con.execute("checkpoint")
+        con.execute("checkpoint published")
+        con.execute("use memory")
+        con.execute("detach published")
     finally:
         con.close()
     return Publication(publication_id, rows, exports)

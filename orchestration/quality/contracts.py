@@ -183,8 +183,57 @@ def published_suite() -> dict:
     }
 
 
+def published_analyses_suite() -> dict:
+    """The published copy's suppression checks of the analyses beyond the review: no count of
+    1..limit children shows in the case flow, time to closure or services by concern, and a hidden
+    time-to-closure group shows no estimate."""
+    p = policy()
+
+    def shown(columns: list[str], limit: str = str(p.small_cell_limit)) -> str:
+        return "(" + " or ".join(f"coalesce({c} between 1 and {limit}, false)" for c in columns) + ")"
+
+    flow = ["cases_in_scope", "opened", "closed", "reopened", "transferred", "open_at_month_end"]
+    services = ["children_with_concern", "children_served", "children_without_service", "children_with_service_date"]
+    query = " union all ".join(
+        [
+            f"select 'mart_case_flow ' || country_code || ' ' || cast(export_date as varchar) as cell, "
+            f"{shown(flow)} as small_cell_shown from mart_case_flow",
+            "select 'mart_time_to_closure ' || country_code || ' ' || dimension || ' ' || dimension_value, "
+            f"{shown(['cases', 'closures', 'censored', 'closed_without_duration'])} "
+            "or (suppressed and coalesce(median_days, still_open_12m_pct, mean_closed_months) is not null) "
+            "from mart_time_to_closure",
+            "select 'mart_time_to_closure_curve ' || country_code || ' ' || dimension || ' ' || dimension_value "
+            f"|| ' ' || cast(month_number as varchar), {shown(['at_risk'])} "
+            "or (suppressed and still_open_pct is not null) from mart_time_to_closure_curve",
+            "select 'mart_services_by_concern ' || country_code || ' ' || dimension || ' ' || dimension_value || ' ' "
+            f"|| concern_category || ' ' || service_category, {shown(services, 'limit_')} from "
+            f"(select *, {p.limit_sql('concern_category')} as limit_ from mart_services_by_concern)",
+        ]
+    )
+    return {
+        "name": "published__analyses",
+        "meta": {"asset": ["published", "marts"], "database": "published", "query": query, "key": "cell"},
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": "small_cell_shown", "value_set": [False]},
+                "meta": {
+                    "check": "analysis_small_cells_suppressed",
+                    "severity": "blocking",
+                    "why": f"counts of 1-{p.small_cell_limit} children (1-{p.sensitive_small_cell_limit} for "
+                    "sensitive concerns) in the flow, time to closure or services by concern could identify a child",
+                },
+            },
+        ],
+    }
+
+
 def written_suites() -> dict[str, dict]:
-    suites = {"intermediate__int_cases__derived": staging_suite(), "published__marts": published_suite()}
+    suites = {
+        "intermediate__int_cases__derived": staging_suite(),
+        "published__marts": published_suite(),
+        "published__analyses": published_analyses_suite(),
+    }
     for country in COUNTRY_CODES:
         for table in get_profile(country).tables:
             suite = raw_contract(country, table)
