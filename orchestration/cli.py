@@ -269,6 +269,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from orchestration.publish.publication import published_path
+    from orchestration.publish.sharing import ExportError, export_published
+
+    settings = Settings.from_env(args.home, None)
+    try:
+        written = export_published(published_path(settings.home), args.out, args.format)
+    except ExportError as error:
+        print(f"cpwh export: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{len(written) - 1} tables as {args.format} and datapackage.json in {args.out}")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     root = _Parser(prog="cpwh", description="Child protection case-management data warehouse.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -307,6 +321,14 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=None, help="default: $CPWH_HOME/reports/report.html")
     report.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
     report.set_defaults(func=cmd_report)
+
+    export = commands.add_parser(
+        "export", help="write every published mart as CSV, HXL or Parquet, with datapackage.json"
+    )
+    export.add_argument("--format", choices=["csv", "hxl", "parquet"], required=True)
+    export.add_argument("--out", type=Path, required=True, help="the folder to write (created if missing)")
+    export.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
+    export.set_defaults(func=cmd_export)
 
     bench = commands.add_parser(
         "bench", help="time full builds at several scales against the floor and targets (make bench)", add_help=False
