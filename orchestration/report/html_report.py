@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from orchestration.transform.policy import policy
@@ -177,13 +178,7 @@ def _closure_quality(countries: list[str], quality: pd.DataFrame) -> str:
 def _trend_small_multiples(countries: list[str], trend: pd.DataFrame) -> str:
     """One panel per country: each defect's rate in the country's latest export, build after build
     (matplotlib, drawn as inline SVG so the page fetches nothing)."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
+    pyplot = _pyplot()
     defects = trend[trend.check_kind == "defect"].copy()
     if defects.empty:
         return "<p class='note'>No build has recorded its rates yet.</p>"
@@ -221,6 +216,30 @@ def _trend_small_multiples(countries: list[str], trend: pd.DataFrame) -> str:
         axis.xaxis.get_major_locator().set_params(integer=True)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside right center", fontsize=7, title="defect", title_fontsize=8)
+    return _inline_svg(figure)
+
+
+def _floats(values) -> np.ndarray:
+    """Numbers for matplotlib: a nullable column (a suppressed count) gives NaN, which draws nothing."""
+    return pd.Series(values).to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    return pyplot
+
+
+def _inline_svg(figure) -> str:
+    """A matplotlib figure as inline SVG (the page fetches nothing)."""
+    import io
+
+    import matplotlib
+    from matplotlib import pyplot
+
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "cpwh-report"}):  # the same data draws the same bytes
         figure.savefig(buffer, format="svg", metadata={"Date": None})
@@ -232,6 +251,150 @@ def _trend_small_multiples(countries: list[str], trend: pd.DataFrame) -> str:
     svg = re.sub(r"<clipPath\b.*?</clipPath>", "", svg, flags=re.S)
     svg = re.sub(r'\s+(xmlns(:xlink)?|clip-path)="[^"]*"', "", svg)
     return svg.replace("xlink:href=", "href=")
+
+
+def _panels(count: int, columns: int = 3, height: float = 2.6):
+    pyplot = _pyplot()
+    rows = -(-count // columns)
+    figure, axes = pyplot.subplots(rows, columns, figsize=(11, height * rows), constrained_layout=True, squeeze=False)
+    for unused in axes.flat[count:]:
+        unused.set_visible(False)
+    return figure, axes
+
+
+def _survival_curves(groups: list[str], curve: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """Per country (and all together): the estimated share of cases still open, month after month
+    since registration, with its 95 % band; the median marked, and the review's mean over closed
+    cases beside it."""
+    totals = curve[curve.dimension == "total"]
+    if totals.empty:
+        return "<p class='note'>No time-to-closure estimate is published.</p>"
+    figure, axes = _panels(len(groups))
+    for axis, country in zip(axes.flat, groups, strict=False):
+        part = totals[totals.country_code == country].sort_values("month_number").dropna(subset=["still_open_pct"])
+        months = _floats(part.month_number)
+        axis.fill_between(
+            months, _floats(part.still_open_lower_pct), _floats(part.still_open_upper_pct), step="post", color="#90caf9"
+        )
+        axis.step(months, _floats(part.still_open_pct), where="post", color="#1565c0", linewidth=1.5)
+        row = summary[(summary.country_code == country) & (summary.dimension == "total")]
+        if not row.empty and pd.notna(row.median_months.iloc[0]):
+            median = float(row.median_months.iloc[0])
+            axis.axvline(median, color="#c62828", linestyle="--", linewidth=1)
+            axis.annotate(
+                f"median {median:.1f}",
+                (median, 52),
+                fontsize=7,
+                color="#c62828",
+                xytext=(3, 0),
+                textcoords="offset points",
+            )
+        if not row.empty and pd.notna(row.mean_closed_months.iloc[0]):
+            axis.axvline(float(row.mean_closed_months.iloc[0]), color="#616161", linestyle=":", linewidth=1)
+        axis.axhline(50, color="#bdbdbd", linewidth=0.6)
+        axis.set_ylim(0, 100)
+        axis.set_title("All countries" if country == "ALL" else country, fontsize=10)
+        axis.set_xlabel("months since registration", fontsize=8)
+        axis.set_ylabel("% still open", fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.grid(alpha=0.3)
+    return _inline_svg(figure)
+
+
+def _survival_table(groups: list[str], summary: pd.DataFrame) -> str:
+    def months(days) -> str:
+        return "not reached" if pd.isna(days) else f"{days / 30.4375:.1f}"
+
+    rows = []
+    for country in groups:
+        row = summary[(summary.country_code == country) & (summary.dimension == "total")]
+        if row.empty:
+            continue
+        r = row.iloc[0]
+        if bool(r.suppressed):
+            cells = ["suppressed"] * 7
+        else:
+            cells = [
+                f"{months(r.median_days)} ({months(r.median_lower_days)} to {months(r.median_upper_days)})",
+                *(f"{r[f'still_open_{m}m_pct']:.0f}%" for m in (1, 3, 6, 12)),
+                f"{r.mean_closed_months:.1f}" if pd.notna(r.mean_closed_months) else "",
+                f"{int(r.censored):,}",
+            ]
+        name = "All countries" if country == "ALL" else country
+        rows.append(f"<tr><td>{name}</td>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    header = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "",
+            "Median months (95% CI)",
+            "Open at 1 m",
+            "3 m",
+            "6 m",
+            "12 m",
+            "Review's mean, closed only",
+            "Open (censored)",
+        )
+    )
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _case_flow(countries: list[str], flow: pd.DataFrame) -> str:
+    """Per country: cases opened, closed, reopened and transferred month by month (bars), and the
+    open caseload at each month's end (line, right axis)."""
+    flows = flow[~flow.is_baseline.astype(bool)] if not flow.empty else flow
+    if flows.empty:
+        return (
+            "<p class='note'>One export per country so far: the flow needs successive exports "
+            "(the first export of each country is its baseline).</p>"
+        )
+    shown = [c for c in countries if c in set(flow.country_code)]
+    figure, axes = _panels(len(shown))
+    kinds = [("opened", "#1565c0"), ("closed", "#2e7d32"), ("reopened", "#ef6c00"), ("transferred", "#6a1b9a")]
+    for axis, country in zip(axes.flat, shown, strict=False):
+        part = flow[flow.country_code == country].sort_values("month")
+        positions = list(range(len(part)))
+        for i, (kind, colour) in enumerate(kinds):
+            axis.bar(
+                [p + (i - 1.5) * 0.2 for p in positions],
+                _floats(part[kind]),  # a suppressed count draws no bar
+                width=0.2,
+                color=colour,
+                label=kind,
+            )
+        caseload = axis.twinx()
+        caseload.plot(positions, _floats(part.open_at_month_end), color="#212121", marker="o", markersize=3, label="open")
+        caseload.tick_params(labelsize=7)
+        axis.set_xticks(positions, [pd.Timestamp(m).strftime("%b %y") for m in part.month], fontsize=7)
+        axis.set_title(country, fontsize=10)
+        axis.set_ylabel("cases in the month", fontsize=8)
+        axis.tick_params(labelsize=7)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    figure.legend(
+        handles + [caseload.get_lines()[0]], labels + ["open at month end"], loc="outside right center", fontsize=7
+    )
+    return _inline_svg(figure)
+
+
+def _concern_service_heatmap(services: pd.DataFrame) -> str:
+    """All countries: the share of children with each concern who received each service (implemented)."""
+    part = services[(services.country_code == "ALL") & (services.dimension == "total")]
+    if part.empty:
+        return "<p class='note'>No services by concern are published.</p>"
+    matrix = part.pivot(index="concern_category", columns="service_category", values="pct_served")
+    matrix = matrix.loc[:, matrix.fillna(0).max() > 0]  # a service no child with any concern received
+    pyplot = _pyplot()
+    figure, axis = pyplot.subplots(figsize=(11, 0.42 * len(matrix) + 2.2), constrained_layout=True)
+    values = matrix.to_numpy(dtype="float64", na_value=np.nan)
+    image = axis.imshow(values, cmap="Blues", aspect="auto", vmin=0)
+    axis.set_xticks(
+        range(len(matrix.columns)), [c.replace("_", " ") for c in matrix.columns], rotation=40, ha="right", fontsize=8
+    )
+    axis.set_yticks(range(len(matrix.index)), [c.replace("_", " ") for c in matrix.index], fontsize=8)
+    for (i, j), value in np.ndenumerate(values):
+        label = "s" if np.isnan(value) else f"{value:.0f}"
+        axis.text(j, i, label, ha="center", va="center", fontsize=7, color="white" if value > 50 else "#212121")
+    figure.colorbar(image, ax=axis, label="% of children with the concern", shrink=0.8)
+    return _inline_svg(figure)
 
 
 def _run_detail(run: dict) -> str:
@@ -266,6 +429,28 @@ def _build_history(home: Path | None) -> str:
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _analyses_sections(groups: list[str], analyses: dict[str, pd.DataFrame]) -> str:
+    summary, curve = analyses["mart_time_to_closure"], analyses["mart_time_to_closure_curve"]
+    flow, services = analyses["mart_case_flow"], analyses["mart_services_by_concern"]
+    if summary.empty:
+        return ""
+    return f"""<h2 id="time-to-closure">Time to closure, open cases counted</h2>
+<p class="note">The review's mean duration counts closed cases only, so it understates how long children stay in care
+while many cases are open. The Kaplan-Meier estimate counts open and transferred cases as still open when last seen
+(censored at the export date): the share of cases still open month after month since registration, with its 95 %
+band (exponential Greenwood), the median marked (red, dashed) and the review's mean over closed cases (grey, dotted).
+The median's interval is read where the band crosses one half.</p>
+{_survival_table(groups, summary)}{_survival_curves(groups, curve, summary)}
+<h2 id="case-flow">Case flow, month by month</h2>
+<p class="note">From the successive exports of each country: cases new in the month's export, closed, reopened and
+transferred since the export before, and the open caseload at the month's end.</p>
+{_case_flow(groups[1:], flow)}
+<h2 id="services-by-concern">Services by concern</h2>
+<p class="note">All countries: of the children with each protection concern, the percentage who received at least one
+implemented service of each category ("s": suppressed).</p>
+{_concern_service_heatmap(services)}"""
+
+
 def render_report(published: Path, home: Path | None = None) -> str:
     con = duckdb.connect(str(published), read_only=True)
     try:
@@ -282,6 +467,15 @@ def render_report(published: Path, home: Path | None = None) -> str:
             if "mart_data_quality_trend" in tables
             else pd.DataFrame(columns=["check_kind"])
         )
+        analyses = {  # published since the analyses beyond the review; an older file has none
+            table: con.execute(f"select * from {table}").df() if table in tables else pd.DataFrame()
+            for table in (
+                "mart_time_to_closure",
+                "mart_time_to_closure_curve",
+                "mart_case_flow",
+                "mart_services_by_concern",
+            )
+        }
     finally:
         con.close()
     countries = sorted(set(indicators.country_code) - {"ALL"})  # the publication's countries, however many
@@ -315,6 +509,7 @@ latest export, over the records each rule applies to.</p>
 that jumped (at least doubled and rose by 1 point or more) since the build before, which the warning check
 assert_quality_rates_did_not_jump reports.</p>
 {_trend_small_multiples(countries, trend)}
+{_analyses_sections(["ALL", *countries], analyses)}
 <h2 id="recent-builds">Recent builds</h2>
 <p class="note">From the run history ($CPWH_HOME/history.sqlite): every attempt, with its outcome.</p>
 {_build_history(home)}
