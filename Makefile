@@ -3,6 +3,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The reference environment: independent implementations the tests compare with, which cannot
+# share the product's environment (lifelines needs pandas < 3; DuckDB 1.4 reads the published file).
+REF_VENV ?= .venv-reference
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
@@ -18,6 +21,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(REF_VENV)/.installed: tests/reference_env/requirements.lock
+	$(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/reference_env/requirements.lock
 	touch $@
 
 # What follows from the country profiles (dbt sources, staging models, macros, GX contracts) is
@@ -39,10 +47,10 @@ lint: setup
 
 # `make test`: every test but the slow ones (each builds a home of its own to test recovery,
 # concurrency, the UI or deployment); `make test-slow` runs those, and CI runs both.
-test: lint
-	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+test: lint $(REF_VENV)/.installed
+	CPWH_REFERENCE_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow"
 
-test-slow: setup
+test-slow: setup $(REF_VENV)/.installed
 	$(BIN)/python -m pytest -n 2 -q -m slow
 
 # The Dagster UI and daemon (schedule, sensor, run queue) on 127.0.0.1 only: the webserver has no
@@ -56,4 +64,4 @@ bench: setup
 	$(BIN)/cpwh bench $(BENCH)
 
 clean:
-	rm -rf $(VENV) .venv-3.13 data dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .venv-3.13 $(REF_VENV) data dbt_project/target dbt_project/logs

@@ -22,6 +22,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 prepare_manifest()  # as `make` does; the code location never parses dbt itself
 
+ROOT = Path(__file__).resolve().parent.parent
 SMALL_SCALE = 0.03
 SMALL_SEED = 11
 KEY = "test-key-not-a-secret"
@@ -61,6 +62,28 @@ def built_home(tmp_path_factory):
     )
     yield home, results, con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def history_home(tmp_path_factory):
+    """Six monthly exports per country (default defects, scale 0.05), built end to end by
+    `cpwh build`: the case trajectories, flows and analyses beyond the review. (home, results, connection)."""
+    home = tmp_path_factory.mktemp("history")
+    results = generate_exports(home / "landing", scale=0.05, seed=29, snapshots=6, keep_truth=True)
+    run = cpwh(["build"], home)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    yield home, results, con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def reference_python() -> Path:
+    """The reference environment's Python (`make test` builds it from tests/reference_env/requirements.lock)."""
+    path = Path(os.environ.get("CPWH_REFERENCE_PYTHON", ROOT / ".venv-reference" / "bin" / "python"))
+    if not path.exists():
+        pytest.fail(f"no reference environment at {path}: run `make test` (it builds it), or set CPWH_REFERENCE_PYTHON")
+    return path
 
 
 @pytest.fixture(scope="session")
