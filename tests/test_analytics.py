@@ -409,3 +409,10 @@ def test_report_draws_the_new_sections_in_chromium(history_home, tmp_path):
         ("the median mark", (198, 40, 40)),
     ):
         assert any(sum(abs(a - b) for a, b in zip(c, colour, strict=True)) < 12 for c in colours), name
+
+
+def test_export_without_a_published_file_says_so(tmp_path):
+    run = cpwh(["export", "--format", "csv", "--out", str(tmp_path / "out")], tmp_path / "home")
+    assert run.returncode == 1
+    assert "no published file" in run.stderr and "cpwh build" in run.stderr
+    assert cpwh(["export", "--format", "xlsx", "--out", str(tmp_path / "out")], tmp_path / "home").returncode == 2

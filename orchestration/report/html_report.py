@@ -362,7 +362,9 @@ def _case_flow(countries: list[str], flow: pd.DataFrame) -> str:
                 label=kind,
             )
         caseload = axis.twinx()
-        caseload.plot(positions, _floats(part.open_at_month_end), color="#212121", marker="o", markersize=3, label="open")
+        caseload.plot(
+            positions, _floats(part.open_at_month_end), color="#212121", marker="o", markersize=3, label="open"
+        )
         caseload.tick_params(labelsize=7)
         axis.set_xticks(positions, [pd.Timestamp(m).strftime("%b %y") for m in part.month], fontsize=7)
         axis.set_title(country, fontsize=10)
