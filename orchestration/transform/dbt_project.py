@@ -3,8 +3,6 @@ time (``make`` runs ``dagster-dbt project prepare-and-package --file orchestrati
 ``cpwh build`` prepares it when missing or older than the dbt files), never when code is imported."""
 
 import fcntl
-import os
-import shutil
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -57,21 +55,7 @@ def prepare_manifest() -> None:
             dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-
-
 def dbt_target_path(home: Path) -> Path:
     """One dbt target folder per home, reused by every build (the writer lock keeps builds apart):
-    dbt parses only what changed, and old builds do not pile up folders beside the project.
-
-    A fresh home starts from the parse that preparing the manifest saved (dbt's partial-parse file),
-    so its first build does not parse the whole project again (about 2.5 s); dbt checks every
-    file's hash against it and parses what differs."""
-    target = Path(home) / "dbt" / "target"
-    saved, prepared = target / PARTIAL_PARSE_FILE, dbt_project.target_path / PARTIAL_PARSE_FILE
-    if not saved.exists() and prepared.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        partial = saved.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
-        shutil.copyfile(prepared, partial)
-        partial.replace(saved)
-    return target
+    dbt parses only what changed, and old builds do not pile up folders beside the project."""
+    return Path(home) / "dbt" / "target"
