@@ -247,7 +247,7 @@ def test_new_published_tables_hide_small_cells(history_home):
     with duckdb.connect(str(home / "published/marts.duckdb"), read_only=True) as con:
         for table, counts in (
             ("mart_case_flow", ["opened", "closed", "reopened", "transferred", "open_at_month_end"]),
-            ("mart_time_to_closure", ["cases", "closures", "censored"]),
+            ("mart_time_to_closure", ["cases", "closures", "censored", "closed_without_duration"]),
             ("mart_time_to_closure_curve", ["at_risk"]),
             ("mart_services_by_concern", ["children_with_concern", "children_served", "children_without_service"]),
         ):
@@ -264,6 +264,23 @@ def test_new_published_tables_hide_small_cells(history_home):
             "select count(*) from mart_time_to_closure where suppressed and median_days is not null"
         ).fetchone()[0]
         assert figures == 0
+
+
+def test_publish_refuses_a_lone_hidden_cell_in_a_breakdown(history_home, tmp_path, monkeypatch):
+    """Without the sibling rule, one hidden group of a breakdown is its total minus the others: the
+    blocking suite stops the publication and the published file stays as it was."""
+    import orchestration.publish.publication as publishing
+
+    home, _, _ = history_home
+    leaky = {
+        table: query.replace("(dimension <> 'total'", "(false and dimension <> 'total'")
+        for table, query in publishing.PUBLISHED_TABLES.items()
+    }
+    assert leaky != publishing.PUBLISHED_TABLES
+    monkeypatch.setattr(publishing, "PUBLISHED_TABLES", leaky)
+    with pytest.raises(publishing.PublishError, match="analysis_no_lone_hidden_cell"):
+        publishing.publish(home / "warehouse.duckdb", tmp_path)
+    assert not (tmp_path / "published/marts.duckdb").exists()
 
 
 def test_provenance_gives_what_every_figure_rests_on(history_home):

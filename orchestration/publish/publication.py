@@ -43,6 +43,7 @@ def _unless(hidden: str, columns: list[str]) -> str:
 
 
 FLOW_COUNTS = ["cases_in_scope", "opened", "closed", "reopened", "transferred", "open_at_month_end"]
+SURVIVAL_COUNTS = ["cases", "closures", "censored", "closed_without_duration"]
 SURVIVAL_FIGURES = [
     "still_open_1m_pct",
     "still_open_3m_pct",
@@ -54,9 +55,39 @@ SURVIVAL_FIGURES = [
     "median_months",
     "mean_closed_months",
 ]
-# A time-to-closure group is hidden whole when its cases, closures or censored cases are 1..limit:
-# with so few, the estimate is one child's duration.
-SURVIVAL_HIDDEN = f"({_hidden('cases')} or {_hidden('closures')} or {_hidden('censored')})"
+CURVE_FIGURES = ["at_risk", "still_open_pct", "still_open_lower_pct", "still_open_upper_pct"]
+SERVICE_FIGURES = [
+    "children_with_concern",
+    "children_served",
+    "pct_served",
+    "children_without_service",
+    "pct_without_service",
+    "children_with_service_date",
+    "median_days_to_first_service",
+]
+
+
+def _with_siblings(rows: str, primary: str, breakdown: str, order: str) -> str:
+    """``rows`` with ``hidden``: the row is small (``primary``), or it is the smallest published
+    sibling in a breakdown (sex, age group, risk level: ``breakdown`` partitions, ``order`` ranks)
+    that has exactly one small row, which its total and the other siblings would give away, as
+    int_indicators__suppressed does for mart_indicators."""
+    small = f"case when ({primary}) then 1 else 0 end"
+    return f"""
+        select *,
+               ({primary}) or (dimension <> 'total'
+                   and sum({small}) over (partition by {breakdown}) = 1
+                   and row_number() over (partition by {breakdown} order by {small}, {order}) = 1) as hidden
+        from ({rows}) as rows_"""
+
+
+def _time_to_closure_rows() -> str:
+    """A group is hidden whole when one of its counts is 1..limit (with so few closures or open
+    cases, the estimate is one child's duration), or as the sibling of such a group."""
+    small = " or ".join(_hidden(c) for c in SURVIVAL_COUNTS)
+    return _with_siblings(
+        "select * from w.marts.mart_time_to_closure", small, "country_code, dimension", "cases, dimension_value"
+    )
 
 
 def _mart_case_flow() -> str:
@@ -71,45 +102,47 @@ def _mart_case_flow() -> str:
 def _mart_time_to_closure() -> str:
     return f"""
         select country_code, dimension, dimension_value,
-               case when {_hidden("cases")} then null else cases end as cases,
-               {_unless(SURVIVAL_HIDDEN, ["closures", "censored"])},
-               case when {SURVIVAL_HIDDEN} or {_hidden("closed_without_duration")} then null
-                    else closed_without_duration end as closed_without_duration,
-               {_unless(SURVIVAL_HIDDEN, SURVIVAL_FIGURES)},
-               {SURVIVAL_HIDDEN} as suppressed
-        from w.marts.mart_time_to_closure"""
+               {_unless("hidden", SURVIVAL_COUNTS + SURVIVAL_FIGURES)}, hidden as suppressed
+        from ({_time_to_closure_rows()})"""
 
 
 def _mart_time_to_closure_curve() -> str:
-    hidden = f"(groups.hidden or {_hidden('curve.at_risk')})"
-    figures = ["at_risk", "still_open_pct", "still_open_lower_pct", "still_open_upper_pct"]
-    return f"""
-        select curve.country_code, curve.dimension, curve.dimension_value, curve.month_number,
-               {", ".join(f"case when {hidden} then null else curve.{c} end as {c}" for c in figures)},
-               {hidden} as suppressed
+    """A point is hidden with its group, when 1..limit cases are still at risk (the tail), or as
+    the sibling of such a point (the groups' cases at risk add up to the total's)."""
+    rows = f"""
+        select curve.*, groups.hidden as group_hidden
         from w.marts.mart_time_to_closure_curve as curve
-        inner join (
-            select country_code, dimension, dimension_value, {SURVIVAL_HIDDEN} as hidden
-            from w.marts.mart_time_to_closure
-        ) as groups using (country_code, dimension, dimension_value)"""
+        inner join ({_time_to_closure_rows()}) as groups using (country_code, dimension, dimension_value)"""
+    flagged = _with_siblings(
+        rows,
+        f"group_hidden or {_hidden('at_risk')}",
+        "country_code, dimension, month_number",
+        "at_risk, dimension_value",
+    )
+    return f"""
+        select country_code, dimension, dimension_value, month_number, {_unless("hidden", CURVE_FIGURES)},
+               hidden as suppressed
+        from ({flagged})"""
 
 
 def _mart_services_by_concern() -> str:
-    concern_hidden = _hidden("children_with_concern", "limit_")
-    served_hidden = f"({concern_hidden} or {_hidden('children_served', 'limit_')})"
-    without_hidden = f"({concern_hidden} or {_hidden('children_without_service', 'limit_')})"
-    dated_hidden = f"({concern_hidden} or {_hidden('children_with_service_date', 'limit_')})"
+    """A row is hidden whole when one of its counts is 1..limit (1..sensitive limit for the
+    sensitive concerns), or as the sibling of such a row in the sex breakdown."""
+    small = " or ".join(
+        _hidden(c, "limit_")
+        for c in ("children_with_concern", "children_served", "children_without_service", "children_with_service_date")
+    )
+    rows = f"select *, {policy().limit_sql('concern_category')} as limit_ from w.marts.mart_services_by_concern"
+    flagged = _with_siblings(
+        rows,
+        small,
+        "country_code, dimension, concern_category, service_category",
+        "children_with_concern, children_served, dimension_value",
+    )
     return f"""
         select country_code, dimension, dimension_value, concern_category, service_category,
-               {_unless(concern_hidden, ["children_with_concern"])},
-               {_unless(served_hidden, ["children_served", "pct_served"])},
-               {_unless(without_hidden, ["children_without_service", "pct_without_service"])},
-               {_unless(dated_hidden, ["children_with_service_date", "median_days_to_first_service"])},
-               {served_hidden} or {without_hidden} or {dated_hidden} as suppressed
-        from (
-            select *, {policy().limit_sql("concern_category")} as limit_
-            from w.marts.mart_services_by_concern
-        )"""
+               {_unless("hidden", SERVICE_FIGURES)}, hidden as suppressed
+        from ({flagged})"""
 
 
 # Published table -> the SELECT over the warehouse (alias w) that makes it.

@@ -194,20 +194,34 @@ def published_analyses_suite() -> dict:
 
     flow = ["cases_in_scope", "opened", "closed", "reopened", "transferred", "open_at_month_end"]
     services = ["children_with_concern", "children_served", "children_without_service", "children_with_service_date"]
+
+    def lone(table: str, breakdown: str) -> str:
+        """One row per breakdown: exactly one hidden row among several gives itself away (the total
+        minus the others)."""
+        label = " || ' ' || ".join(breakdown.split(", "))
+        return (
+            f"select 'breakdown {table} ' || {label}, false, "
+            f"sum(case when suppressed then 1 else 0 end) = 1 and count(*) > 1 from {table} where dimension <> 'total' "
+            f"group by {breakdown}"
+        )
+
     query = " union all ".join(
         [
             f"select 'mart_case_flow ' || country_code || ' ' || cast(export_date as varchar) as cell, "
-            f"{shown(flow)} as small_cell_shown from mart_case_flow",
+            f"{shown(flow)} as small_cell_shown, false as lone_hidden_cell from mart_case_flow",
             "select 'mart_time_to_closure ' || country_code || ' ' || dimension || ' ' || dimension_value, "
             f"{shown(['cases', 'closures', 'censored', 'closed_without_duration'])} "
-            "or (suppressed and coalesce(median_days, still_open_12m_pct, mean_closed_months) is not null) "
+            "or (suppressed and coalesce(median_days, still_open_12m_pct, mean_closed_months) is not null), false "
             "from mart_time_to_closure",
             "select 'mart_time_to_closure_curve ' || country_code || ' ' || dimension || ' ' || dimension_value "
             f"|| ' ' || cast(month_number as varchar), {shown(['at_risk'])} "
-            "or (suppressed and still_open_pct is not null) from mart_time_to_closure_curve",
+            "or (suppressed and still_open_pct is not null), false from mart_time_to_closure_curve",
             "select 'mart_services_by_concern ' || country_code || ' ' || dimension || ' ' || dimension_value || ' ' "
-            f"|| concern_category || ' ' || service_category, {shown(services, 'limit_')} from "
+            f"|| concern_category || ' ' || service_category, {shown(services, 'limit_')}, false from "
             f"(select *, {p.limit_sql('concern_category')} as limit_ from mart_services_by_concern)",
+            lone("mart_time_to_closure", "country_code, dimension"),
+            lone("mart_time_to_closure_curve", "country_code, dimension, cast(month_number as varchar)"),
+            lone("mart_services_by_concern", "country_code, dimension, concern_category, service_category"),
         ]
     )
     return {
@@ -222,6 +236,15 @@ def published_analyses_suite() -> dict:
                     "severity": "blocking",
                     "why": f"counts of 1-{p.small_cell_limit} children (1-{p.sensitive_small_cell_limit} for "
                     "sensitive concerns) in the flow, time to closure or services by concern could identify a child",
+                },
+            },
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": "lone_hidden_cell", "value_set": [False]},
+                "meta": {
+                    "check": "analysis_no_lone_hidden_cell",
+                    "severity": "blocking",
+                    "why": "one hidden group in a breakdown is its total minus the groups shown",
                 },
             },
         ],
