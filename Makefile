@@ -50,7 +50,7 @@ lint: setup
 test: lint $(REF_VENV)/.installed
 	CPWH_REFERENCE_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow"
 
-test-slow: setup $(REF_VENV)/.installed
+test-slow: setup
 	$(BIN)/python -m pytest -n 2 -q -m slow
 
 # The Dagster UI and daemon (schedule, sensor, run queue) on 127.0.0.1 only: the webserver has no
