@@ -13,7 +13,7 @@ cases as (
         case when sex in ('male', 'female') then sex else 'other_or_unknown' end as sex_group,
         age_group,
         risk_level,
-        is_closed,
+        coalesce(is_closed, false) as is_closed,  -- a status that maps to nothing is not a closure
         case
             when is_closed then case_duration_days
             else {{ dbt.datediff('registration_date', 'export_date', 'day') }}
