@@ -75,6 +75,7 @@ def _observations(con) -> pd.DataFrame:
         "select country_code, sex, age_group, risk_level, is_closed, case_duration_days, registration_date,"
         " export_date from marts.fct_cases where is_in_scope",
     )
+    cases["is_closed"] = cases.is_closed.fillna(False).astype(bool)  # a status mapping to nothing: not closed
     open_days = (pd.to_datetime(cases.export_date) - pd.to_datetime(cases.registration_date)).dt.days
     cases["days"] = np.where(cases.is_closed, cases.case_duration_days, open_days)
     cases["event"] = cases.is_closed.astype(int)
