@@ -1,12 +1,15 @@
 {#- In-scope children and the groups they count in: their country and ALL, each for the total,
     their sex and their age group (the S/A breakdowns of indicators.md). An indicator is the
-    same aggregate over every group, so it is written once. -#}
+    same aggregate over every group, so it is written once; the analyses beyond the review
+    (time to closure, services by concern) take their groups from here too. -#}
 with
 
 children as (
     select
         case_key,
         country_code,
+        registration_date,
+        {{ dbt.datediff('registration_date', 'export_date', 'day') }} as days_to_export,
         case when sex in ('male', 'female') then sex else 'other_or_unknown' end as sex_group,
         age_group,
         age_years,

@@ -8,14 +8,11 @@
         children_with_service_date children. The concern-level figures repeat on each service row. -#}
 with
 
-children as (
-    select
-        case_key,
-        country_code,
-        case when sex in ('male', 'female') then sex else 'other_or_unknown' end as sex_group,
-        registration_date
-    from {{ ref('int_cases__resolved') }}
-    where row_outcome = 'harmonised' and is_in_scope
+groups as (
+    {#- The indicators' groups (int_children__grouped): the country and ALL, in total and by sex. #}
+    select case_key, country_code, registration_date, country_group, dimension, dimension_value
+    from {{ ref('int_children__grouped') }}
+    where dimension in ('total', 'sex')
 ),
 
 implemented as (
@@ -32,39 +29,31 @@ first_service as (
         min(case when implemented.service_date >= children.registration_date
             then {{ dbt.datediff('children.registration_date', 'implemented.service_date', 'day') }} end)
             as days_to_first_service
-    from children
+    from groups as children
     left join implemented
         on implemented.case_key = children.case_key
         and implemented.country_code = children.country_code
+    where children.dimension = 'total' and children.country_group = children.country_code  -- each child once
     group by children.case_key, children.country_code
 ),
 
-with_concern as (
+grouped as (
     select
-        children.case_key,
-        children.country_code,
-        children.sex_group,
+        groups.case_key,
+        groups.country_code,
+        groups.country_group,
+        groups.dimension,
+        groups.dimension_value,
         concerns.concern_category,
         first_service.implemented_services,
         first_service.days_to_first_service
-    from children
+    from groups
     inner join {{ ref('int_case_concerns__distinct') }} as concerns
-        on concerns.case_key = children.case_key
-        and concerns.country_code = children.country_code
+        on concerns.case_key = groups.case_key
+        and concerns.country_code = groups.country_code
     inner join first_service
-        on first_service.case_key = children.case_key
-        and first_service.country_code = children.country_code
-),
-
-grouped as (
-    select with_concern.*, country_code as country_group, 'total' as dimension, 'total' as dimension_value
-    from with_concern
-    union all
-    select with_concern.*, 'ALL', 'total', 'total' from with_concern
-    union all
-    select with_concern.*, country_code, 'sex', sex_group from with_concern
-    union all
-    select with_concern.*, 'ALL', 'sex', sex_group from with_concern
+        on first_service.case_key = groups.case_key
+        and first_service.country_code = groups.country_code
 ),
 
 concern_figures as (

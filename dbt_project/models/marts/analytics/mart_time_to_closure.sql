@@ -47,23 +47,23 @@ medians as (
     group by country_code, dimension, dimension_value
 ),
 
-{%- for months in var('survival_months') %}
-
-at_{{ months }}m as (
-    {#- The step function at m months: the estimate on the last day at or before it. #}
-    select country_code, dimension, dimension_value, still_open
-    from (
-        select
-            estimated.*,
-            row_number() over (
-                partition by country_code, dimension, dimension_value order by time_days desc
-            ) as latest_first
-        from estimated
-        where time_days <= {{ months }} * 30.4375
-    ) as before
-    where latest_first = 1
+shares as (
+    {#- The still-open shares at the months: the curve's points there (mart_time_to_closure_curve,
+        the estimate on the last day at or before each month). #}
+    select
+        country_code,
+        dimension,
+        dimension_value,
+        {%- for months in var('survival_months') %}
+        {%- if months not in range(0, var('survival_curve_months') + 1) %}
+        {{ exceptions.raise_compiler_error("survival_months must be whole months of the curve (0 to survival_curve_months)") }}
+        {%- endif %}
+        max(case when month_number = {{ months }} then still_open_pct end) as still_open_{{ months }}m_pct
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ ref('mart_time_to_closure_curve') }}
+    group by country_code, dimension, dimension_value
 ),
-{%- endfor %}
 
 final as (
     select
@@ -75,8 +75,7 @@ final as (
         cast(totals.censored as {{ dbt.type_bigint() }}) as censored,
         cast(totals.closed_without_duration as {{ dbt.type_bigint() }}) as closed_without_duration,
         {%- for months in var('survival_months') %}
-        100.0 * coalesce(at_{{ months }}m.still_open, case when totals.closures + totals.censored > 0 then 1.0 end)
-            as still_open_{{ months }}m_pct,
+        shares.still_open_{{ months }}m_pct,
         {%- endfor %}
         cast(medians.median_days as {{ dbt.type_bigint() }}) as median_days,
         cast(medians.median_lower_days as {{ dbt.type_bigint() }}) as median_lower_days,
@@ -89,12 +88,10 @@ final as (
         on medians.country_code = totals.country_code
         and medians.dimension = totals.dimension
         and medians.dimension_value = totals.dimension_value
-    {%- for months in var('survival_months') %}
-    left join at_{{ months }}m
-        on at_{{ months }}m.country_code = totals.country_code
-        and at_{{ months }}m.dimension = totals.dimension
-        and at_{{ months }}m.dimension_value = totals.dimension_value
-    {%- endfor %}
+    left join shares
+        on shares.country_code = totals.country_code
+        and shares.dimension = totals.dimension
+        and shares.dimension_value = totals.dimension_value
 )
 
 select * from final
