@@ -22,7 +22,7 @@ from orchestration.warehouse import quote_identifier
 def _quality_rates(leading: str, trailing: str, table: str) -> str:
     """A table of data-quality rates with the small-cell rule (policy): 1..small_cell_limit affected
     records hide the count and the rate."""
-    hidden = f"affected_rows between 1 and {policy().small_cell_limit}"
+    hidden = _hidden("affected_rows")
     return f"""
         select {leading},
                case when {hidden} then null else affected_rows end as affected_rows,
@@ -44,6 +44,7 @@ def _unless(hidden: str, columns: list[str]) -> str:
 
 FLOW_COUNTS = ["cases_in_scope", "opened", "closed", "reopened", "transferred", "open_at_month_end"]
 SURVIVAL_COUNTS = ["cases", "closures", "censored", "closed_without_duration"]
+SERVICE_COUNTS = ["children_with_concern", "children_served", "children_without_service", "children_with_service_date"]
 SURVIVAL_FIGURES = [
     "still_open_1m_pct",
     "still_open_3m_pct",
@@ -128,10 +129,7 @@ def _mart_time_to_closure_curve() -> str:
 def _mart_services_by_concern() -> str:
     """A row is hidden whole when one of its counts is 1..limit (1..sensitive limit for the
     sensitive concerns), or as the sibling of such a row in the sex breakdown."""
-    small = " or ".join(
-        _hidden(c, "limit_")
-        for c in ("children_with_concern", "children_served", "children_without_service", "children_with_service_date")
-    )
+    small = " or ".join(_hidden(c, "limit_") for c in SERVICE_COUNTS)
     rows = f"select *, {policy().limit_sql('concern_category')} as limit_ from w.marts.mart_services_by_concern"
     flagged = _with_siblings(
         rows,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile, raw_column_name
+from orchestration.publish.publication import FLOW_COUNTS, SERVICE_COUNTS, SURVIVAL_COUNTS
 from orchestration.transform.policy import policy
 from orchestration.transform.seeds import categorisation
 
@@ -94,16 +95,13 @@ def staging_suite() -> dict:
         "care_category": _categories("care_arrangements_type") + ["unmapped"],
     }
     expectations = [
-        {
-            "type": "expect_column_values_to_be_in_set",
-            "kwargs": {"column": column, "value_set": values},
-            "meta": {
-                "check": f"{column}_in_seed",
-                "severity": "blocking",
-                "why": f"{column} must be a category of the categorisation seed (or unmapped): anything else is "
-                "a mapping bug, and every indicator built on it would be wrong",
-            },
-        }
+        _in_set(
+            column,
+            values,
+            f"{column}_in_seed",
+            f"{column} must be a category of the categorisation seed (or unmapped): anything else is "
+            "a mapping bug, and every indicator built on it would be wrong",
+        )
         for column, values in sets.items()
     ]
     expectations += [
@@ -125,15 +123,13 @@ def staging_suite() -> dict:
                 "why": "D9: a registration date that is missing or does not parse in the profile's format",
             },
         },
-        {
-            "type": "expect_column_values_to_be_in_set",
-            "kwargs": {"column": "registered_in_study_period", "value_set": [True]},
-            "meta": {
-                "check": "registration_date_in_study_period",
-                "severity": "warning",
-                "why": "D9: registrations missing, unparseable or outside the study period are out of scope",
-            },
-        },
+        _in_set(
+            "registered_in_study_period",
+            [True],
+            "registration_date_in_study_period",
+            "D9: registrations missing, unparseable or outside the study period are out of scope",
+            severity="warning",
+        ),
     ]
     return {
         "name": "intermediate__int_cases__derived",
@@ -144,6 +140,15 @@ def staging_suite() -> dict:
             "by": "country_code",
         },
         "expectations": expectations,
+    }
+
+
+def _in_set(column: str, values: list, check: str, why: str, severity: str = "blocking") -> dict:
+    """An expectation that every value of ``column`` is one of ``values``."""
+    return {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": column, "value_set": values},
+        "meta": {"check": check, "severity": severity, "why": why},
     }
 
 
@@ -161,16 +166,13 @@ def published_suite() -> dict:
         "name": "published__marts",
         "meta": {"asset": ["published", "marts"], "database": "published", "query": query, "key": "cell"},
         "expectations": [
-            {
-                "type": "expect_column_values_to_be_in_set",
-                "kwargs": {"column": "small_cell_shown", "value_set": [False]},
-                "meta": {
-                    "check": "small_cells_suppressed",
-                    "severity": "blocking",
-                    "why": f"cells of 1-{p.small_cell_limit} children (1-{p.sensitive_small_cell_limit} for "
-                    "sensitive concerns) could identify a child",
-                },
-            },
+            _in_set(
+                "small_cell_shown",
+                [False],
+                "small_cells_suppressed",
+                f"cells of 1-{p.small_cell_limit} children (1-{p.sensitive_small_cell_limit} for "
+                "sensitive concerns) could identify a child",
+            ),
             *(
                 {
                     "type": "expect_column_values_to_be_null",
@@ -192,9 +194,6 @@ def published_analyses_suite() -> dict:
     def shown(columns: list[str], limit: str = str(p.small_cell_limit)) -> str:
         return "(" + " or ".join(f"coalesce({c} between 1 and {limit}, false)" for c in columns) + ")"
 
-    flow = ["cases_in_scope", "opened", "closed", "reopened", "transferred", "open_at_month_end"]
-    services = ["children_with_concern", "children_served", "children_without_service", "children_with_service_date"]
-
     def lone(table: str, breakdown: str) -> str:
         """One row per breakdown: exactly one hidden row among several gives itself away (the total
         minus the others)."""
@@ -208,16 +207,16 @@ def published_analyses_suite() -> dict:
     query = " union all ".join(
         [
             f"select 'mart_case_flow ' || country_code || ' ' || cast(export_date as varchar) as cell, "
-            f"{shown(flow)} as small_cell_shown, false as lone_hidden_cell from mart_case_flow",
+            f"{shown(FLOW_COUNTS)} as small_cell_shown, false as lone_hidden_cell from mart_case_flow",
             "select 'mart_time_to_closure ' || country_code || ' ' || dimension || ' ' || dimension_value, "
-            f"{shown(['cases', 'closures', 'censored', 'closed_without_duration'])} "
+            f"{shown(SURVIVAL_COUNTS)} "
             "or (suppressed and coalesce(median_days, still_open_12m_pct, mean_closed_months) is not null), false "
             "from mart_time_to_closure",
             "select 'mart_time_to_closure_curve ' || country_code || ' ' || dimension || ' ' || dimension_value "
             f"|| ' ' || cast(month_number as varchar), {shown(['at_risk'])} "
             "or (suppressed and still_open_pct is not null), false from mart_time_to_closure_curve",
             "select 'mart_services_by_concern ' || country_code || ' ' || dimension || ' ' || dimension_value || ' ' "
-            f"|| concern_category || ' ' || service_category, {shown(services, 'limit_')}, false from "
+            f"|| concern_category || ' ' || service_category, {shown(SERVICE_COUNTS, 'limit_')}, false from "
             f"(select *, {p.limit_sql('concern_category')} as limit_ from mart_services_by_concern)",
             lone("mart_time_to_closure", "country_code, dimension"),
             lone("mart_time_to_closure_curve", "country_code, dimension, cast(month_number as varchar)"),
@@ -228,25 +227,19 @@ def published_analyses_suite() -> dict:
         "name": "published__analyses",
         "meta": {"asset": ["published", "marts"], "database": "published", "query": query, "key": "cell"},
         "expectations": [
-            {
-                "type": "expect_column_values_to_be_in_set",
-                "kwargs": {"column": "small_cell_shown", "value_set": [False]},
-                "meta": {
-                    "check": "analysis_small_cells_suppressed",
-                    "severity": "blocking",
-                    "why": f"counts of 1-{p.small_cell_limit} children (1-{p.sensitive_small_cell_limit} for "
-                    "sensitive concerns) in the flow, time to closure or services by concern could identify a child",
-                },
-            },
-            {
-                "type": "expect_column_values_to_be_in_set",
-                "kwargs": {"column": "lone_hidden_cell", "value_set": [False]},
-                "meta": {
-                    "check": "analysis_no_lone_hidden_cell",
-                    "severity": "blocking",
-                    "why": "one hidden group in a breakdown is its total minus the groups shown",
-                },
-            },
+            _in_set(
+                "small_cell_shown",
+                [False],
+                "analysis_small_cells_suppressed",
+                f"counts of 1-{p.small_cell_limit} children (1-{p.sensitive_small_cell_limit} for "
+                "sensitive concerns) in the flow, time to closure or services by concern could identify a child",
+            ),
+            _in_set(
+                "lone_hidden_cell",
+                [False],
+                "analysis_no_lone_hidden_cell",
+                "one hidden group in a breakdown is its total minus the groups shown",
+            ),
         ],
     }
 
