@@ -48,6 +48,28 @@ def synthetic_exports(args: list[str], home: Path, timeout: int = 900, **extra_e
     )
 
 
+def headless_chromium(uri: str, profile: Path, *options: str) -> subprocess.CompletedProcess:
+    """Debian's chromium, headless, on ``uri`` with a profile of its own and no background network;
+    ``options`` say what to do (``--screenshot=FILE``, ``--dump-dom``, ...)."""
+    return subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            f"--user-data-dir={profile}",
+            *options,
+            uri,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
 @pytest.fixture(scope="session")
 def built_home(tmp_path_factory):
     """Every defect at 4 %, scale 0.04, built end to end by `cpwh build`: (home, generator results, connection)."""

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from orchestration.publish.publication import PUBLISHED_TABLES
-from tests.conftest import ROOT, cpwh
+from tests.conftest import ROOT, cpwh, headless_chromium
 
 pytestmark = pytest.mark.xdist_group("history")  # one worker builds the six-export home
 
@@ -401,23 +401,12 @@ def test_report_draws_the_new_sections_in_chromium(history_home, tmp_path):
         encoding="utf-8",
     )
     screenshot = tmp_path / "sections.png"
-    subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--hide-scrollbars",
-            "--window-size=1200,4200",
-            f"--screenshot={screenshot}",
-            sections.as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=True,
+    headless_chromium(
+        sections.as_uri(),
+        tmp_path / "profile",
+        "--hide-scrollbars",
+        "--window-size=1200,4200",
+        f"--screenshot={screenshot}",
     )
     pixels = np.asarray(Image.open(screenshot).convert("RGB")).reshape(-1, 3).astype(int)
     colours = {tuple(p) for p in pixels[::7]}

@@ -16,7 +16,7 @@ import pytest
 
 from orchestration.publish.publication import PUBLISHED_TABLES, PublishError, publish
 from synthetic import generate_exports
-from tests.conftest import cpwh
+from tests.conftest import cpwh, headless_chromium
 
 READER = textwrap.dedent(
     """
@@ -119,25 +119,14 @@ def test_report_is_self_contained(small_home):
 def test_report_renders_offline_in_headless_chromium(small_home, tmp_path):
     assert cpwh(["report"], small_home).returncode == 0
     screenshot = tmp_path / "report.png"
-    subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=1200,2000",
-            f"--screenshot={screenshot}",
-            (small_home / "reports/report.html").as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=True,
+    headless_chromium(
+        (small_home / "reports/report.html").as_uri(),
+        tmp_path / "profile",
+        "--disable-quic",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1200,2000",
+        f"--screenshot={screenshot}",
     )
     assert screenshot.stat().st_size > 50_000, "a page with tables and charts, not a blank one"
 
@@ -181,24 +170,12 @@ def test_each_build_writes_the_dbt_docs_as_one_offline_page(small_home, tmp_path
         pytest.skip("Debian's chromium is not installed")
     # Rendered with the network off, the page shows the mart with its enforced contract (the app
     # builds it from the manifest and catalog embedded in the page; the scripts are left out here).
-    dom = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--proxy-server=127.0.0.1:9",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            (small_home / "reports/dbt_docs.html").as_uri() + "#!/model/model.cpwh.mart_indicators",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+    dom = headless_chromium(
+        (small_home / "reports/dbt_docs.html").as_uri() + "#!/model/model.cpwh.mart_indicators",
+        tmp_path / "profile",
+        "--proxy-server=127.0.0.1:9",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
     ).stdout
     shown = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
     shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", shown))
