@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 # The reference environment: independent implementations the tests compare with, which cannot
 # share the product's environment (lifelines needs pandas < 3; DuckDB 1.4 reads the published file).
 REF_VENV ?= .venv-reference
+# The Spark engine's dbt (dbt-spark, pyspark; Java 17 runs it): an environment of its own, so that
+# pyspark stays out of the product's (Great Expectations imports it wherever it is installed).
+SPARK_VENV ?= $(VENV)-spark
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
@@ -15,7 +18,7 @@ PROFILES := $(wildcard orchestration/ingest/countries/*.yaml)
 DBT_FILES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(PROFILES) orchestration/transform/staging_columns.yml \
 	$(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f)
 
-.PHONY: setup run test test-slow lint ui bench clean
+.PHONY: setup spark run test test-slow lint ui bench clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +31,11 @@ $(REF_VENV)/.installed: tests/reference_env/requirements.lock
 	$(REF_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/reference_env/requirements.lock
 	touch $@
 
+$(SPARK_VENV)/.installed: requirements-spark.lock
+	$(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-spark.lock
+	touch $@
+
 # What follows from the country profiles (dbt sources, staging models, macros, GX contracts) is
 # written first, then dagster-dbt's prepare step: the code location never parses dbt when it loads.
 $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
@@ -36,6 +44,9 @@ $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
 	touch $@
 
 setup: $(VENV)/.installed $(MANIFEST)
+
+# `make spark` then `cpwh build --engine spark` (or CPWH_ENGINE=spark): the same build on Apache Spark.
+spark: setup $(SPARK_VENV)/.installed
 
 run: setup
 	$(BIN)/cpwh-synthetic --if-empty
@@ -50,8 +61,8 @@ lint: setup
 test: lint $(REF_VENV)/.installed
 	CPWH_REFERENCE_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow"
 
-test-slow: setup
-	$(BIN)/python -m pytest -n 2 -q -m slow
+test-slow: setup $(SPARK_VENV)/.installed
+	CPWH_SPARK_DBT=$(CURDIR)/$(SPARK_VENV)/bin/dbt $(BIN)/python -m pytest -n 2 -q -m slow
 
 # The Dagster UI and daemon (schedule, sensor, run queue) on 127.0.0.1 only: the webserver has no
 # login of its own (see the README before exposing it).

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from orchestration.ingest.profile_schema import ProfileError
-from orchestration.settings import Settings
+from orchestration.settings import ENGINES, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 130
 
@@ -68,6 +68,8 @@ def _contiguous_blocks(countries: list[str]) -> list[list[str]]:
 def cmd_build(args: argparse.Namespace) -> int:
     """Run the Dagster job ``build`` in this process: the same definition as the schedule, the
     sensor and the UI. This command only chooses the partitions and reports the outcome."""
+    if args.engine:
+        os.environ["CPWH_ENGINE"] = args.engine
     settings = Settings.from_env(args.home, args.landing)
     if not settings.landing.is_dir():
         print(
@@ -292,6 +294,9 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--home", type=Path, default=None, help="default: $CPWH_HOME or ./data")
     build.add_argument("--countries", type=_countries, default=None, help="default: every profiled country")
     build.add_argument("--verbose", action="store_true", help="show every Dagster event")
+    build.add_argument(
+        "--engine", choices=ENGINES, default=None, help="what dbt builds with (default: $CPWH_ENGINE or duckdb)"
+    )
     build.add_argument(
         "--accept-drop",
         type=_countries,

@@ -35,7 +35,7 @@ def build_definitions(settings: Settings) -> Definitions:
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
             "landing_zone": LandingZone.from_settings(settings),
-            "dbt": dbt_resource(),
+            "dbt": dbt_resource(settings.engine),
         },
     )
 

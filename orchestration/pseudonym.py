@@ -3,7 +3,9 @@
 The key comes from ``CPWH_PSEUDONYM_KEY``; without it, a random key is created once in
 ``$CPWH_HOME/pseudonym.key`` (owner-only permissions) and reused, so pseudonyms are stable across
 runs. The key is never logged. ``Plugin`` registers ``cpwh_pseudonym(country, id)`` on dbt-duckdb
-connections (profiles.yml ``plugins``), so the SQL that replaces ids lives in dbt.
+connections (profiles.yml ``plugins``), so the SQL that replaces ids lives in dbt. The Parquet raw
+layer for Spark (``ingest/lake.py``) registers the same function where it writes the raw rows, so
+both engines give the same pseudonyms and Spark never holds the key.
 """
 
 from __future__ import annotations
@@ -38,14 +40,18 @@ def pseudonym(key: bytes, country: str, record_id: str) -> str:
     return hmac.new(key, f"{country}:{record_id}".encode(), hashlib.sha256).hexdigest()
 
 
+def register(conn, key: bytes) -> None:
+    """``cpwh_pseudonym(country, id)`` on a DuckDB connection (null for a null id)."""
+
+    def cpwh_pseudonym(country: str, record_id: str) -> str:
+        return pseudonym(key, country, record_id.strip())
+
+    conn.create_function("cpwh_pseudonym", cpwh_pseudonym, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False)
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict) -> None:
         self.key = load_key()
 
     def configure_connection(self, conn) -> None:
-        key = self.key
-
-        def cpwh_pseudonym(country: str, record_id: str) -> str:
-            return pseudonym(key, country, record_id.strip())
-
-        conn.create_function("cpwh_pseudonym", cpwh_pseudonym, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=False)
+        register(conn, self.key)

@@ -22,13 +22,19 @@ class WarehouseResource(ConfigurableResource):
     landing: str
     lock_wait_seconds: int = 6 * 3600  # a queued build waits for the running one
     accept_drop: str = ""  # countries (or ALL) whose large fall in children is accepted as real
+    engine: str = "duckdb"  # what dbt builds with (settings.ENGINES)
 
     _lock: WriterLock | None = PrivateAttr(default=None)
     _writing_since: str | None = PrivateAttr(default=None)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
-        return cls(home=str(settings.home), landing=str(settings.landing), accept_drop=",".join(settings.accept_drop))
+        return cls(
+            home=str(settings.home),
+            landing=str(settings.landing),
+            accept_drop=",".join(settings.accept_drop),
+            engine=settings.engine,
+        )
 
     @property
     def accepted_drops(self) -> frozenset[str]:

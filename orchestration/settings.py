@@ -1,5 +1,6 @@
 """Settings from the environment, each also a ``cpwh`` option, with safe defaults.
 
+``CPWH_ENGINE`` (default ``duckdb``; or ``spark``) is the engine dbt builds with (``ENGINES``).
 ``CPWH_HOME`` (default ``./data``) holds the warehouse, the Dagster instance and the published
 files; ``CPWH_LANDING`` (default ``$CPWH_HOME/landing``) is where exports arrive. The nightly
 schedule is ``CPWH_SCHEDULE_CRON`` (default ``0 2 * * *``) in ``CPWH_SCHEDULE_TIMEZONE`` (default
@@ -23,6 +24,8 @@ OFFLINE_ENVIRONMENT = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "GX_ANALYTICS_ENABLED": "false",
 }
+# The engines dbt builds the warehouse with: each is a target of dbt_project/profiles.yml.
+ENGINES = ("duckdb", "spark")
 WAREHOUSE_WRITER_TAG = "cpwh/writes"  # every run that writes the warehouse carries it
 DAGSTER_YAML = """\
 # Written by cpwh on every build and `make ui`: the Dagster instance of this warehouse.
@@ -66,6 +69,7 @@ class Settings:
     sensor_interval_seconds: int = 30
     settle_seconds: float = 30.0
     accept_drop: tuple[str, ...] = ()
+    engine: str = "duckdb"
 
     @classmethod
     def from_env(cls, home: str | Path | None = None, landing: str | Path | None = None) -> Settings:
@@ -81,6 +85,7 @@ class Settings:
             accept_drop=tuple(
                 c.strip().upper() for c in os.environ.get("CPWH_ACCEPT_DROP", "").split(",") if c.strip()
             ),
+            engine=_engine(os.environ.get("CPWH_ENGINE") or cls.engine),
         )
 
     @property
@@ -104,6 +109,7 @@ class Settings:
         self.secure_home()
         os.environ["CPWH_HOME"] = str(self.home)
         os.environ["CPWH_LANDING"] = str(self.landing)
+        os.environ["CPWH_ENGINE"] = self.engine
         for key, value in OFFLINE_ENVIRONMENT.items():
             os.environ.setdefault(key, value)
         use_this_python_environment()
@@ -119,6 +125,13 @@ class Settings:
         (self.dagster_home / "dagster.yaml").write_text(config, encoding="utf-8")
         os.environ["DAGSTER_HOME"] = str(self.dagster_home)
         return self.dagster_home
+
+
+def _engine(name: str) -> str:
+    engine = name.strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(f"CPWH_ENGINE is {name!r}: the engines are {', '.join(ENGINES)}")
+    return engine
 
 
 def use_this_python_environment() -> None:

@@ -10,7 +10,7 @@
         denominators.dimension_value,
         cast(coalesce(counts.records, 0) as {{ dbt.type_bigint() }}) as numerator,
         cast(denominators.records as {{ dbt.type_bigint() }}) as denominator,
-        100.0 * coalesce(counts.records, 0) / denominators.records as value,
+        100.0e0 * coalesce(counts.records, 0) / denominators.records as value,
         'percent' as unit
     from (
         select country_group, dimension, dimension_value, {{ denominator }} as records

@@ -1,4 +1,4 @@
-{#- Statistics in portable SQL (exp, sqrt and arithmetic only). -#}
+{#- Statistics in portable SQL (exp, sqrt and arithmetic only; rounding is dispatched per engine). -#}
 
 {#- Upper tail of the chi-square distribution with one degree of freedom: erfc(sqrt(x / 2)),
     by the Numerical Recipes erfc approximation (fractional error below 1.2e-7). -#}
@@ -20,9 +20,21 @@
 
 {#- A positive value rounded to `digits` significant digits (zero and null stay as they are). -#}
 {% macro significant_digits(expression, digits) -%}
+    {{ return(adapter.dispatch('significant_digits', 'cpwh')(expression, digits)) }}
+{%- endmacro %}
+{% macro default__significant_digits(expression, digits) -%}
     case
         when {{ expression }} > 0
             then round({{ expression }}, {{ digits - 1 }} - cast(floor(log10({{ expression }})) as integer))
+        else {{ expression }}
+    end
+{%- endmacro %}
+{#- Spark's round takes a constant scale only: scale by a power of ten, round, scale back. -#}
+{% macro spark__significant_digits(expression, digits) -%}
+    case
+        when {{ expression }} > 0
+            then round({{ expression }} * power(10, {{ digits - 1 }} - floor(log10({{ expression }}))))
+                / power(10, {{ digits - 1 }} - floor(log10({{ expression }})))
         else {{ expression }}
     end
 {%- endmacro %}

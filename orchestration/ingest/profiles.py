@@ -96,6 +96,23 @@ class Profile:
     def raw_table_name(self, table: str) -> str:
         return f"{self.country_code.lower()}__{table}"
 
+    def id_columns(self) -> dict[str, tuple[str, ...]]:
+        """The raw columns holding record ids, per raw table: the ones staging pseudonymises (the
+        record id, the id services refer to, each service's id). The Parquet raw layer carries their
+        keyed pseudonyms beside them (``ingest/lake.py``), so an engine without the key can stage."""
+        services = self.harmonise.get("services", {})
+        case_columns = [raw_column_name(self.harmonise["record_id"])]
+        if services.get("refers_to") == "case_id_display":
+            case_columns.append("case_id_display")
+        if self.wide_services:
+            prefix = self.wide_services["prefix"]
+            case_columns += [f"{prefix}{slot}_unique_id" for slot in range(1, self.wide_services["slots"] + 1)]
+        columns = {self.raw_table_name(self.harmonise["case_tables"][0]): tuple(case_columns)}
+        if services.get("layout") in ("table", "nested"):
+            link = services["case_key"] if services["layout"] == "table" else "case_id"
+            columns[self.raw_table_name(services["table"])] = (raw_column_name(link), "unique_id")
+        return columns
+
 
 def raw_column_name(field_name: str) -> str:
     """A warehouse column name for a source field: lower snake case, portable to Spark.

@@ -3,6 +3,8 @@
 A full build materialises every partition in one run (single-run backfill policy); the landing-zone
 sensor materialises one country's partition, and the rest of the build follows in the same run."""
 
+from pathlib import Path
+
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -16,6 +18,7 @@ from dagster import (
     multi_asset,
 )
 
+from orchestration.ingest.lake import mirror_countries
 from orchestration.ingest.loader import CountryLoadError, ensure_all_raw_tables, load_country, ready_exports
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
 from orchestration.resources import WarehouseResource
@@ -104,6 +107,9 @@ def country_exports(context: AssetExecutionContext, warehouse: WarehouseResource
         loads.extend(results)
     failed = [x for x in loads if x.status == "failed"]
     context.log.info(f"{len(loads)} export(s) of {', '.join(countries)}: {len(failed)} failed")
+    if warehouse.engine == "spark":  # Spark reads the raw layer as Parquet, with the pseudonyms
+        written = mirror_countries(warehouse.database, Path(warehouse.home), [get_profile(c) for c in COUNTRY_CODES])
+        context.log.info(f"raw Parquet for Spark: {sum(written.values())} export folder(s) written")
     yield MaterializeResult(
         asset_key=EXPORTS_KEY,
         metadata={

@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.quality import suites
 from orchestration.resources import WarehouseResource
 from orchestration.transform.dbt_project import dbt_project, dbt_target_path
+from orchestration.transform.spark_output import attach_spark_tables, detach_spark_tables
 
 if not dbt_project.manifest_path.exists():
     raise FileNotFoundError(
@@ -46,4 +47,9 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse
     # dbt's own log file at info level: debug writes every statement (7 MB a build at scale 1);
     # the statements are in the target folder's compiled and run SQL.
     build = ["build", "--log-level-file", "info"]
+    if warehouse.engine == "duckdb" and warehouse.database.exists():
+        detach_spark_tables(warehouse.database)
     yield from dbt.cli(build, context=context, target_path=dbt_target_path(Path(warehouse.home))).stream()
+    if warehouse.engine == "spark":
+        tables = attach_spark_tables(warehouse.database, Path(warehouse.home))
+        context.log.info(f"the warehouse reads the {len(tables)} tables Spark built")

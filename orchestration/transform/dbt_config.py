@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from orchestration.ingest.lake import lake_columns
 from orchestration.ingest.profiles import load_profiles, raw_column_name
 from orchestration.paths import DBT_PROJECT_DIR
 
@@ -30,6 +31,8 @@ def profile_config() -> dict:
             "raw_tables": {t.table: profile.raw_table_name(t.table) for t in profile.tables},
             "raw_columns": {t.table: [raw_column_name(f) for f in t.fields] for t in profile.tables},
             "wide_services": profile.wide_services,
+            # The Parquet raw layer's columns and Spark types (ingest/lake.py), for the Spark target.
+            "lake_columns": lake_columns(profile),
             **profile.harmonise,
         }
         config[code]["record_id"] = raw_column_name(profile.harmonise["record_id"])

@@ -3,6 +3,7 @@ time (``make`` runs ``dagster-dbt project prepare-and-package --file orchestrati
 ``cpwh build`` prepares it when missing or older than the dbt files), never when code is imported."""
 
 import fcntl
+import os
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -10,10 +11,27 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
-from orchestration.paths import DBT_PROJECT_DIR
+from orchestration.paths import DBT_PROJECT_DIR, REPO_ROOT
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # this environment's dbt, activated or not
+# The Spark engine's dbt lives in an environment of its own (`make spark`, requirements-spark.lock):
+# pyspark beside Great Expectations would make GX import it in every process (0.2 s and warnings).
+SPARK_DBT_EXECUTABLE = REPO_ROOT / ".venv-spark" / "bin" / "dbt"
+
+
+def dbt_executable(engine: str) -> str:
+    """The dbt that builds with the engine: this environment's for DuckDB; for Spark the one in
+    ``CPWH_SPARK_DBT`` or ``.venv-spark``."""
+    if engine != "spark":
+        return DBT_EXECUTABLE
+    path = Path(os.environ.get("CPWH_SPARK_DBT") or SPARK_DBT_EXECUTABLE)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"the Spark engine's dbt is not at {path}: run 'make spark' (it installs dbt-spark and pyspark from "
+            "requirements-spark.lock; Spark needs Java 17) or set CPWH_SPARK_DBT"
+        )
+    return str(path)
 
 
 class LocalDbtCliResource(DbtCliResource):
@@ -26,8 +44,9 @@ class LocalDbtCliResource(DbtCliResource):
         return DBT_PYTHON_VERSION
 
 
-def dbt_resource() -> LocalDbtCliResource:
-    return LocalDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+def dbt_resource(engine: str = "duckdb") -> LocalDbtCliResource:
+    """dbt for the engine (``CPWH_ENGINE``): each engine is a target of profiles.yml."""
+    return LocalDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(engine), target=engine)
 
 
 def manifest_is_stale() -> bool:

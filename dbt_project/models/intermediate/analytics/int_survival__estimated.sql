@@ -39,7 +39,7 @@ cumulated as (
             order by time_days
             rows between unbounded preceding and current row
         ) as exhausted_steps,
-        sum(case when closures < at_risk then 1.0 * closures / (1.0 * at_risk * (at_risk - closures)) else 0 end) over (
+        sum(case when closures < at_risk then 1.0e0 * closures / (1.0e0 * at_risk * (at_risk - closures)) else 0 end) over (
             partition by country_code, dimension, dimension_value
             order by time_days
             rows between unbounded preceding and current row
@@ -55,16 +55,16 @@ select
     cast(at_risk as {{ dbt.type_bigint() }}) as at_risk,
     closures,
     censored,
-    case when exhausted_steps > 0 then 0.0 else exp(log_still_open) end as still_open,
+    case when exhausted_steps > 0 then 0.0e0 else exp(log_still_open) end as still_open,
     greenwood_sum,
     case
-        when exhausted_steps > 0 then 0.0
-        when log_still_open = 0 then 1.0
+        when exhausted_steps > 0 then 0.0e0
+        when log_still_open = 0 then 1.0e0
         else exp(-exp(ln(-log_still_open) - {{ z }} * sqrt(greenwood_sum) / log_still_open))
     end as still_open_lower,
     case
-        when exhausted_steps > 0 then 0.0
-        when log_still_open = 0 then 1.0
+        when exhausted_steps > 0 then 0.0e0
+        when log_still_open = 0 then 1.0e0
         else exp(-exp(ln(-log_still_open) + {{ z }} * sqrt(greenwood_sum) / log_still_open))
     end as still_open_upper
 from cumulated

@@ -54,11 +54,11 @@ select
     case when aged.is_closed then coalesce(closure_outcomes.closure_outcome, 'unknown') end as closure_outcome,
     case
         when aged.is_closed and aged.date_closure >= aged.registration_date
-            then {{ dbt.datediff('aged.registration_date', 'aged.date_closure', 'day') }}
+            then {{ days_between('aged.registration_date', 'aged.date_closure') }}
     end as case_duration_days,
     case
         when aged.is_closed and aged.date_closure >= aged.registration_date
-            then {{ dbt.datediff('aged.registration_date', 'aged.date_closure', 'day') }} / 30.4375
+            then {{ days_between('aged.registration_date', 'aged.date_closure') }} / 30.4375e0
     end as case_duration_months,
     case when aged.has_second_closure_field then aged.closure_first_category end as closure_revised_category,
     aged.closure_second_category as closure_legacy_category,

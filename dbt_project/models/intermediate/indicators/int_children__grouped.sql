@@ -9,7 +9,7 @@ children as (
         case_key,
         country_code,
         registration_date,
-        {{ dbt.datediff('registration_date', 'export_date', 'day') }} as days_to_export,
+        {{ days_between('registration_date', 'export_date') }} as days_to_export,
         case when sex in ('male', 'female') then sex else 'other_or_unknown' end as sex_group,
         age_group,
         age_years,

@@ -79,9 +79,9 @@ figure_rows as (
             when registry.statistic = 'count' then cast(numerators.amount as double)
             when registry.statistic = 'median' then medians.amount
             when coalesce(denominators.amount, 0) <= 0 then null
-            when registry.statistic = 'share' then 100.0 * numerators.amount / denominators.amount
-            when registry.unit = 'months' then cast(numerators.amount as double) / 30.4375 / denominators.amount
-            else 1.0 * numerators.amount / denominators.amount
+            when registry.statistic = 'share' then 100.0e0 * numerators.amount / denominators.amount
+            when registry.unit = 'months' then cast(numerators.amount as double) / 30.4375e0 / denominators.amount
+            else 1.0e0 * numerators.amount / denominators.amount
         end as value,
         registry.unit
     from registry
@@ -172,7 +172,7 @@ quality_rows as (
         'total' as dimension_value,
         cast(affected_rows as {{ dbt.type_bigint() }}) as numerator,
         cast(denominator_rows as {{ dbt.type_bigint() }}) as denominator,
-        case when denominator_rows > 0 then 100.0 * affected_rows / denominator_rows end as value,
+        case when denominator_rows > 0 then 100.0e0 * affected_rows / denominator_rows end as value,
         'percent' as unit
     from defects
 )

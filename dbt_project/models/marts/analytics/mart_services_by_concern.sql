@@ -27,7 +27,7 @@ first_service as (
         children.country_code,
         count(implemented.case_key) as implemented_services,
         min(case when implemented.service_date >= children.registration_date
-            then {{ dbt.datediff('children.registration_date', 'implemented.service_date', 'day') }} end)
+            then {{ days_between('children.registration_date', 'implemented.service_date') }} end)
             as days_to_first_service
     from groups as children
     left join implemented
@@ -94,9 +94,9 @@ select
     categories.category as service_category,
     cast(concern_figures.children_with_concern as {{ dbt.type_bigint() }}) as children_with_concern,
     cast(coalesce(served.children_served, 0) as {{ dbt.type_bigint() }}) as children_served,
-    100.0 * coalesce(served.children_served, 0) / concern_figures.children_with_concern as pct_served,
+    100.0e0 * coalesce(served.children_served, 0) / concern_figures.children_with_concern as pct_served,
     cast(concern_figures.children_without_service as {{ dbt.type_bigint() }}) as children_without_service,
-    100.0 * concern_figures.children_without_service / concern_figures.children_with_concern as pct_without_service,
+    100.0e0 * concern_figures.children_without_service / concern_figures.children_with_concern as pct_without_service,
     cast(concern_figures.children_with_service_date as {{ dbt.type_bigint() }}) as children_with_service_date,
     cast(concern_figures.median_days_to_first_service as double) as median_days_to_first_service
 from concern_figures

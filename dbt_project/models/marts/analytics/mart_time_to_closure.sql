@@ -35,14 +35,17 @@ totals as (
     group by country_code, dimension, dimension_value
 ),
 
+{#- The estimate is a product of fractions computed through logarithms, so a step that is exactly
+    one half (5/6 x 4/5 x 3/4) comes out a few 1e-17 above or below it, depending on the engine's
+    ln and exp: "reaches one half" allows 1e-9 for that. -#}
 medians as (
     select
         country_code,
         dimension,
         dimension_value,
-        min(case when still_open <= 0.5 then time_days end) as median_days,
-        min(case when still_open_lower <= 0.5 then time_days end) as median_lower_days,
-        min(case when still_open_upper <= 0.5 then time_days end) as median_upper_days
+        min(case when still_open <= 0.5 + 1e-9 then time_days end) as median_days,
+        min(case when still_open_lower <= 0.5 + 1e-9 then time_days end) as median_lower_days,
+        min(case when still_open_upper <= 0.5 + 1e-9 then time_days end) as median_upper_days
     from estimated
     group by country_code, dimension, dimension_value
 ),
@@ -80,8 +83,8 @@ final as (
         cast(medians.median_days as {{ dbt.type_bigint() }}) as median_days,
         cast(medians.median_lower_days as {{ dbt.type_bigint() }}) as median_lower_days,
         cast(medians.median_upper_days as {{ dbt.type_bigint() }}) as median_upper_days,
-        medians.median_days / 30.4375 as median_months,
-        case when totals.closures > 0 then 1.0 * totals.closed_days / totals.closures / 30.4375 end
+        medians.median_days / 30.4375e0 as median_months,
+        case when totals.closures > 0 then 1.0e0 * totals.closed_days / totals.closures / 30.4375e0 end
             as mean_closed_months
     from totals
     left join medians

@@ -38,7 +38,7 @@ points as (
         on estimated.country_code = groups.country_code
         and estimated.dimension = groups.dimension
         and estimated.dimension_value = groups.dimension_value
-        and estimated.time_days <= grid.month_number * 30.4375
+        and estimated.time_days <= grid.month_number * 30.4375e0
 ),
 
 observed as (
@@ -48,7 +48,7 @@ observed as (
         groups.dimension,
         groups.dimension_value,
         grid.month_number,
-        sum(case when estimated.time_days >= grid.month_number * 30.4375
+        sum(case when estimated.time_days >= grid.month_number * 30.4375e0
             then estimated.closures + estimated.censored else 0 end) as at_risk
     from groups
     cross join grid
@@ -65,9 +65,9 @@ select
     points.dimension_value,
     cast(points.month_number as {{ dbt.type_bigint() }}) as month_number,
     cast(observed.at_risk as {{ dbt.type_bigint() }}) as at_risk,
-    100.0 * coalesce(points.still_open, 1.0) as still_open_pct,
-    100.0 * coalesce(points.still_open_lower, 1.0) as still_open_lower_pct,
-    100.0 * coalesce(points.still_open_upper, 1.0) as still_open_upper_pct
+    100.0e0 * coalesce(points.still_open, 1.0e0) as still_open_pct,
+    100.0e0 * coalesce(points.still_open_lower, 1.0e0) as still_open_lower_pct,
+    100.0e0 * coalesce(points.still_open_upper, 1.0e0) as still_open_upper_pct
 from points
 inner join observed
     on observed.country_code = points.country_code

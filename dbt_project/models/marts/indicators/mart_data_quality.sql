@@ -10,5 +10,5 @@ select
     description,
     affected_rows,
     denominator_rows,
-    case when denominator_rows > 0 then 100.0 * affected_rows / denominator_rows end as rate_pct
+    case when denominator_rows > 0 then 100.0e0 * affected_rows / denominator_rows end as rate_pct
 from {{ ref('int_quality_checks__counted') }}

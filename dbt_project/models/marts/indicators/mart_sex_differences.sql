@@ -84,7 +84,7 @@ ranked as (
 adjusted as (
     select
         ranked.*,
-        least(1.0, min(p_value * tests / (tests - descending_rank + 1)) over (
+        least(1.0e0, min(p_value * tests / (tests - descending_rank + 1)) over (
             order by p_value desc nulls last rows between unbounded preceding and current row
         )) as p_value_bh
     from ranked
@@ -97,9 +97,9 @@ select
     cast(girls as {{ dbt.type_bigint() }}) as girls_with_any_concern,
     cast(boys_with as {{ dbt.type_bigint() }}) as boys_with,
     cast(girls_with as {{ dbt.type_bigint() }}) as girls_with,
-    100.0 * boys_with / boys as prevalence_boys_pct,
-    100.0 * girls_with / girls as prevalence_girls_pct,
-    100.0 * boys_with / boys - 100.0 * girls_with / girls as difference_pp,
+    100.0e0 * boys_with / boys as prevalence_boys_pct,
+    100.0e0 * girls_with / girls as prevalence_girls_pct,
+    100.0e0 * boys_with / boys - 100.0e0 * girls_with / girls as difference_pp,
     chi_square,
     {{ significant_digits('p_value', 6) }} as p_value,
     case when p_value is not null then {{ significant_digits('p_value_bh', 6) }} end as p_value_bh,

@@ -1,0 +1,116 @@
+"""The raw layer as Parquet, for an engine that reads files rather than the DuckDB warehouse (Spark).
+
+With ``CPWH_ENGINE=spark`` each raw table is also written to
+``$CPWH_HOME/lake/raw/<iso3>__<table>/_export_date=<date>/<load_id>.parquet``: one folder per country
+and export, Hive-style, so Spark finds the exports as partitions. The rows and lineage columns are
+the raw table's; beside each id column staging pseudonymises (``Profile.id_columns``) comes
+``<column>__pseudonym``, the keyed HMAC computed here with the same function as dbt-duckdb's plugin.
+So Spark never needs the key, and both engines give the same pseudonyms. The load ledgers are
+written whole (``raw/export_loads``, ``raw/export_files``). The DuckDB raw tables stay the record:
+an export folder is rewritten only when its load changed, and a folder whose export left the
+warehouse is removed. Each folder is written beside its place and renamed into it, so a reader
+never sees half an export.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from orchestration import pseudonym
+from orchestration.ingest.loader import LINEAGE_COLUMNS, ensure_raw_tables
+from orchestration.ingest.profiles import Profile, raw_column_name
+from orchestration.warehouse import connect, quote_identifier
+
+LEDGERS = ("export_loads", "export_files")
+PARTITION_COLUMN = "_export_date"
+PSEUDONYM_SUFFIX = "__pseudonym"
+# Spark's names of the raw layer's DuckDB types.
+SPARK_TYPES = {"VARCHAR": "string", "DATE": "date", "BIGINT": "bigint", "INTEGER": "int", "TIMESTAMP": "timestamp_ntz"}
+
+
+def lake_root(home: Path) -> Path:
+    return Path(home) / "lake" / "raw"
+
+
+def lake_columns(profile: Profile) -> dict[str, list[tuple[str, str]]]:
+    """Each raw table's columns in the lake with their Spark types, the partition column last: what
+    the Spark target declares its raw tables with (``register_raw_sources``)."""
+    tables = {}
+    id_columns = profile.id_columns()
+    for spec in profile.tables:
+        table = profile.raw_table_name(spec.table)
+        names = [raw_column_name(f) for f in spec.fields]
+        names += ["case_id"] if spec.nested_in and "case_id" not in names else []
+        names += [f"{column}{PSEUDONYM_SUFFIX}" for column in id_columns.get(table, ())]
+        lineage = [(c, SPARK_TYPES[kind]) for c, kind in LINEAGE_COLUMNS.items() if c != PARTITION_COLUMN]
+        tables[table] = [*lineage, *((name, "string") for name in names), (PARTITION_COLUMN, "date")]
+    return tables
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _write(con: duckdb.DuckDBPyConnection, query: str, folder: Path, name: str) -> None:
+    """The query's rows as ``folder/name``, replacing the folder whole."""
+    staging = folder.with_name(folder.name + ".writing")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    con.execute(f"copy ({query}) to {_literal(str(staging / name))} (format parquet, compression zstd)")
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+
+
+def _mirror_table(con, profile: Profile, table: str, root: Path) -> int:
+    """Rewrite the table's changed exports; remove the ones no longer loaded. Returns folders written."""
+    exports = con.execute(f"select distinct {PARTITION_COLUMN}, _load_id from raw.{quote_identifier(table)}").fetchall()
+    present = {f"{PARTITION_COLUMN}={day.isoformat()}": load_id for day, load_id in exports}
+    folder = root / table
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.iterdir():
+        if stale.name not in present:
+            shutil.rmtree(stale)
+    columns = [r[0] for r in con.execute(f"describe raw.{quote_identifier(table)}").fetchall()]
+    selected = [quote_identifier(c) for c in columns if c != PARTITION_COLUMN]
+    country = _literal(profile.country_code)
+    selected += [
+        f"cpwh_pseudonym({country}, nullif(trim({quote_identifier(c)}), ''))"
+        f" as {quote_identifier(c + PSEUDONYM_SUFFIX)}"
+        for c in profile.id_columns().get(table, ())
+    ]
+    written = 0
+    for partition, load_id in sorted(present.items()):
+        target = folder / partition
+        if (target / f"{load_id}.parquet").exists():
+            continue
+        day = partition.split("=", 1)[1]
+        query = (
+            f"select {', '.join(selected)} from raw.{quote_identifier(table)}"
+            f" where {PARTITION_COLUMN} = date {_literal(day)} order by _source_file, _source_row, _item_index"
+        )
+        _write(con, query, target, f"{load_id}.parquet")
+        written += 1
+    return written
+
+
+def mirror_countries(database: Path, home: Path, profiles: list[Profile]) -> dict[str, int]:
+    """Bring the lake in line with the warehouse's raw layer for these countries, and the ledgers.
+    Returns the export folders written per raw table."""
+    root = lake_root(home)
+    con = connect(database)
+    try:
+        pseudonym.register(con, pseudonym.load_key(home))
+        written = {}
+        for profile in profiles:
+            ensure_raw_tables(con, profile)
+            for spec in profile.tables:
+                table = profile.raw_table_name(spec.table)
+                written[table] = _mirror_table(con, profile, table, root)
+        for ledger in LEDGERS:
+            _write(con, f"select * from raw.{ledger}", root / ledger, "ledger.parquet")
+    finally:
+        con.close()
+    return written
