@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from orchestration.ingest.profile_schema import ProfileError
-from orchestration.settings import ENGINES, Settings
+from orchestration.settings import ENGINES, Settings, SettingsError
 
-EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -384,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     except ProfileError as error:  # a broken profile in countries/: its file, key and rule
         print(f"cpwh {args.command}: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except SettingsError as error:  # a setting in the environment that cannot be used, like a wrong argument
+        print(f"cpwh {args.command}: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 - no traceback reaches the user
         return _unforeseen(args, error)
 

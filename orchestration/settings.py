@@ -127,10 +127,14 @@ class Settings:
         return self.dagster_home
 
 
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be used: which one, its value, and what it may be."""
+
+
 def _engine(name: str) -> str:
     engine = name.strip().lower()
     if engine not in ENGINES:
-        raise ValueError(f"CPWH_ENGINE is {name!r}: the engines are {', '.join(ENGINES)}")
+        raise SettingsError(f"CPWH_ENGINE is {name!r}: the engines are {', '.join(ENGINES)}")
     return engine
 
 

@@ -63,3 +63,24 @@ def test_only_a_changed_export_is_written_again(small_warehouse, small_export, t
     written = mirror_countries(database, tmp_path, profiles)
     assert {t for t, n in written.items() if n} == {f"ken__{s.table}" for s in load_profiles()["KEN"].tables}
     assert len(list((tmp_path / "lake" / "raw" / "ken__basic_identity").iterdir())) == 2
+
+
+def test_the_warehouse_reads_spark_tables_and_lets_them_go(tmp_path, monkeypatch):
+    """After a Spark build the layers are views over Spark's Parquet tables; a DuckDB build drops them."""
+    from orchestration.transform.spark_output import attach_spark_tables, detach_spark_tables, spark_warehouse
+
+    monkeypatch.delenv("CPWH_SPARK_WAREHOUSE", raising=False)
+    table = spark_warehouse(tmp_path) / "marts.db" / "mart_indicators"
+    table.mkdir(parents=True)
+    duckdb.sql(f"copy (select 'BGD' as country_code, 1.5 as value) to '{table}/part-00000.parquet'")
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as con:  # a DuckDB build's table of the same name
+        con.execute("create schema marts; create table marts.mart_indicators as select 'old' as country_code")
+    assert attach_spark_tables(database, tmp_path) == ["marts.mart_indicators"]
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute("select country_code, value from marts.mart_indicators").fetchall() == [("BGD", 1.5)]
+    assert detach_spark_tables(database) == 1
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts'"
+        ).fetchone() == (0,)

@@ -93,6 +93,12 @@ def test_cli_help_and_exit_codes(tmp_path):
     assert synthetic_exports(["--help"], tmp_path).returncode == 0
     assert synthetic_exports(["--scale", "1000"], tmp_path).returncode == 2
     assert _run(["sql", "select 1"], tmp_path).returncode == 1, "no warehouse yet"
+    # An engine that does not exist, or Spark without its environment: one line saying what to do.
+    unknown = _run(["status"], tmp_path, CPWH_ENGINE="sparky")
+    assert unknown.returncode == 2 and "the engines are duckdb, spark" in unknown.stderr
+    (tmp_path / "landing").mkdir()
+    no_spark = _run(["build", "--engine", "spark"], tmp_path, CPWH_SPARK_DBT=str(tmp_path / "no" / "dbt"))
+    assert no_spark.returncode == 1 and "run 'make spark'" in no_spark.stderr
 
 
 def test_generate_if_empty_leaves_existing_exports_alone(tmp_path):

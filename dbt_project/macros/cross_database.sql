@@ -133,7 +133,7 @@
 {%- endmacro %}
 {% macro spark__register_raw_sources() -%}
     {%- if execute -%}
-    {%- set root = env_var('CPWH_HOME', '../data') ~ '/lake/raw' -%}
+    {%- set root = env_var('CPWH_LAKE', env_var('CPWH_HOME', '../data') ~ '/lake') ~ '/raw' -%}
     {%- do run_query('create database if not exists raw') -%}
     {%- for country, p in country_profiles().items() -%}
     {%- for table, columns in p.lake_columns.items() -%}

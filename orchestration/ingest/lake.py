@@ -1,7 +1,8 @@
 """The raw layer as Parquet, for an engine that reads files rather than the DuckDB warehouse (Spark).
 
 With ``CPWH_ENGINE=spark`` each raw table is also written to
-``$CPWH_HOME/lake/raw/<iso3>__<table>/_export_date=<date>/<load_id>.parquet``: one folder per country
+``<lake>/raw/<iso3>__<table>/_export_date=<date>/<load_id>.parquet``, the lake being ``CPWH_LAKE``
+(default ``$CPWH_HOME/lake``; on a cluster, a folder its nodes mount too): one folder per country
 and export, Hive-style, so Spark finds the exports as partitions. The rows and lineage columns are
 the raw table's; beside each id column staging pseudonymises (``Profile.id_columns``) comes
 ``<column>__pseudonym``, the keyed HMAC computed here with the same function as dbt-duckdb's plugin.
@@ -14,6 +15,7 @@ never sees half an export.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -32,7 +34,8 @@ SPARK_TYPES = {"VARCHAR": "string", "DATE": "date", "BIGINT": "bigint", "INTEGER
 
 
 def lake_root(home: Path) -> Path:
-    return Path(home) / "lake" / "raw"
+    """Where the raw Parquet goes; the Spark target reads the same setting (register_raw_sources)."""
+    return Path(os.environ.get("CPWH_LAKE") or Path(home) / "lake") / "raw"
 
 
 def lake_columns(profile: Profile) -> dict[str, list[tuple[str, str]]]:

@@ -1,6 +1,8 @@
 """What a Spark build wrote, seen from the DuckDB warehouse.
 
-dbt-spark writes each model as a Parquet table under ``$CPWH_HOME/spark/warehouse/<layer>.db/<model>``.
+dbt-spark writes each model as a Parquet table under ``<spark warehouse>/<layer>.db/<model>``, the
+Spark warehouse being ``CPWH_SPARK_WAREHOUSE`` (default ``$CPWH_HOME/spark/warehouse``; the spark
+target of profiles.yml reads the same setting).
 The steps after dbt (the Great Expectations suites, publication, the report, ``cpwh sql --warehouse``)
 read the warehouse file; after a Spark build each of its layers' tables there becomes a view over the
 Parquet files Spark wrote, so those steps check and publish exactly what Spark built, unchanged.
@@ -9,6 +11,7 @@ Before a DuckDB build those views go again (``detach_spark_tables``): dbt-duckdb
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from orchestration.warehouse import connect, quote_identifier
@@ -17,7 +20,7 @@ LAYERS = ("reference", "staging", "intermediate", "marts")
 
 
 def spark_warehouse(home: Path) -> Path:
-    return Path(home) / "spark" / "warehouse"
+    return Path(os.environ.get("CPWH_SPARK_WAREHOUSE") or Path(home) / "spark" / "warehouse")
 
 
 def attach_spark_tables(database: Path, home: Path) -> list[str]:
