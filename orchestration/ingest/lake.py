@@ -58,8 +58,9 @@ def _literal(text: str) -> str:
 
 
 def _write(con: duckdb.DuckDBPyConnection, query: str, folder: Path, name: str) -> None:
-    """The query's rows as ``folder/name``, replacing the folder whole."""
-    staging = folder.with_name(folder.name + ".writing")
+    """The query's rows as ``folder/name``, replacing the folder whole. It is written under a name
+    starting with a dot first: Spark skips such folders, so one left by a crash is never read."""
+    staging = folder.with_name(f".{folder.name}.writing")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     con.execute(f"copy ({query}) to {_literal(str(staging / name))} (format parquet, compression zstd)")
