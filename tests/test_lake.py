@@ -63,6 +63,12 @@ def test_only_a_changed_export_is_written_again(small_warehouse, small_export, t
     written = mirror_countries(database, tmp_path, profiles)
     assert {t for t, n in written.items() if n} == {f"ken__{s.table}" for s in load_profiles()["KEN"].tables}
     assert len(list((tmp_path / "lake" / "raw" / "ken__basic_identity").iterdir())) == 2
+    # Another key: every export is written again, so no pseudonym of the old key stays behind.
+    monkeypatch.setenv("CPWH_PSEUDONYM_KEY", "another-key")
+    rewritten = mirror_countries(database, tmp_path, profiles)
+    assert rewritten["ken__basic_identity"] == 2 and rewritten["bgd__cases"] == 1
+    files = list((tmp_path / "lake" / "raw" / "bgd__cases").rglob("*.parquet"))
+    assert len(files) == 1
 
 
 def test_the_warehouse_reads_spark_tables_and_lets_them_go(tmp_path, monkeypatch):

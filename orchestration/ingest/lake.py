@@ -1,16 +1,16 @@
 """The raw layer as Parquet, for an engine that reads files rather than the DuckDB warehouse (Spark).
 
 With ``CPWH_ENGINE=spark`` each raw table is also written to
-``<lake>/raw/<iso3>__<table>/_export_date=<date>/<load_id>.parquet``, the lake being ``CPWH_LAKE``
-(default ``$CPWH_HOME/lake``; on a cluster, a folder its nodes mount too): one folder per country
+``<lake>/raw/<iso3>__<table>/_export_date=<date>/<load_id>-<key check>.parquet``, the lake being
+``CPWH_LAKE`` (default ``$CPWH_HOME/lake``; on a cluster, a folder its nodes mount too): one folder per country
 and export, Hive-style, so Spark finds the exports as partitions. The rows and lineage columns are
 the raw table's; beside each id column staging pseudonymises (``Profile.id_columns``) comes
 ``<column>__pseudonym``, the keyed HMAC computed here with the same function as dbt-duckdb's plugin.
 So Spark never needs the key, and both engines give the same pseudonyms. The load ledgers are
 written whole (``raw/export_loads``, ``raw/export_files``). The DuckDB raw tables stay the record:
-an export folder is rewritten only when its load changed, and a folder whose export left the
-warehouse is removed. Each folder is written beside its place and renamed into it, so a reader
-never sees half an export.
+an export folder is rewritten only when its load or the key changed (the file name carries the
+load id and the key's check value), and a folder whose export left the warehouse is removed. Each
+folder is written beside its place and renamed into it, so a reader never sees half an export.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _write(con: duckdb.DuckDBPyConnection, query: str, folder: Path, name: str) 
     staging.rename(folder)
 
 
-def _mirror_table(con, profile: Profile, table: str, root: Path) -> int:
+def _mirror_table(con, profile: Profile, table: str, root: Path, key_check: str) -> int:
     """Rewrite the table's changed exports; remove the ones no longer loaded. Returns folders written."""
     exports = con.execute(f"select distinct {PARTITION_COLUMN}, _load_id from raw.{quote_identifier(table)}").fetchall()
     present = {f"{PARTITION_COLUMN}={day.isoformat()}": load_id for day, load_id in exports}
@@ -88,14 +88,15 @@ def _mirror_table(con, profile: Profile, table: str, root: Path) -> int:
     written = 0
     for partition, load_id in sorted(present.items()):
         target = folder / partition
-        if (target / f"{load_id}.parquet").exists():
+        name = f"{load_id}-{key_check}.parquet"
+        if (target / name).exists():
             continue
         day = partition.split("=", 1)[1]
         query = (
             f"select {', '.join(selected)} from raw.{quote_identifier(table)}"
             f" where {PARTITION_COLUMN} = date {_literal(day)} order by _source_file, _source_row, _item_index"
         )
-        _write(con, query, target, f"{load_id}.parquet")
+        _write(con, query, target, name)
         written += 1
     return written
 
@@ -106,13 +107,14 @@ def mirror_countries(database: Path, home: Path, profiles: list[Profile]) -> dic
     root = lake_root(home)
     con = connect(database)
     try:
-        pseudonym.register(con, pseudonym.load_key(home))
+        key = pseudonym.load_key(home)
+        pseudonym.register(con, key)
         written = {}
         for profile in profiles:
             ensure_raw_tables(con, profile)
             for spec in profile.tables:
                 table = profile.raw_table_name(spec.table)
-                written[table] = _mirror_table(con, profile, table, root)
+                written[table] = _mirror_table(con, profile, table, root, pseudonym.key_check(key))
         for ledger in LEDGERS:
             _write(con, f"select * from raw.{ledger}", root / ledger, "ledger.parquet")
     finally:

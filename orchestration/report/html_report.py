@@ -384,6 +384,8 @@ def _concern_service_heatmap(services: pd.DataFrame) -> str:
         return "<p class='note'>No services by concern are published.</p>"
     matrix = part.pivot(index="concern_category", columns="service_category", values="pct_served")
     matrix = matrix.loc[:, matrix.fillna(0).max() > 0]  # a service no child with any concern received
+    if matrix.columns.empty:  # every cell suppressed or zero (a tiny home): nothing to draw
+        return "<p class='note'>Every published cell of services by concern is suppressed or zero.</p>"
     pyplot = _pyplot()
     figure, axis = pyplot.subplots(figsize=(11, 0.42 * len(matrix) + 2.2), constrained_layout=True)
     values = matrix.to_numpy(dtype="float64", na_value=np.nan)
