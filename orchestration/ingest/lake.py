@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 
 from orchestration import pseudonym
-from orchestration.ingest.loader import LINEAGE_COLUMNS, ensure_raw_tables
-from orchestration.ingest.profiles import Profile, raw_column_name
+from orchestration.ingest.loader import ensure_raw_tables, raw_columns
+from orchestration.ingest.profiles import Profile
 from orchestration.warehouse import connect, quote_identifier
 
 LEDGERS = ("export_loads", "export_files")
@@ -45,58 +45,53 @@ def lake_columns(profile: Profile) -> dict[str, list[tuple[str, str]]]:
     id_columns = profile.id_columns()
     for spec in profile.tables:
         table = profile.raw_table_name(spec.table)
-        names = [raw_column_name(f) for f in spec.fields]
-        names += ["case_id"] if spec.nested_in and "case_id" not in names else []
-        names += [f"{column}{PSEUDONYM_SUFFIX}" for column in id_columns.get(table, ())]
-        lineage = [(c, SPARK_TYPES[kind]) for c, kind in LINEAGE_COLUMNS.items() if c != PARTITION_COLUMN]
-        tables[table] = [*lineage, *((name, "string") for name in names), (PARTITION_COLUMN, "date")]
+        columns = [(c, SPARK_TYPES[kind]) for c, kind in raw_columns(spec).items() if c != PARTITION_COLUMN]
+        columns += [(f"{column}{PSEUDONYM_SUFFIX}", "string") for column in id_columns.get(table, ())]
+        tables[table] = [*columns, (PARTITION_COLUMN, "date")]
     return tables
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _write(con: duckdb.DuckDBPyConnection, query: str, folder: Path, name: str) -> None:
+def _write(con: duckdb.DuckDBPyConnection, query: str, folder: Path, name: str, parameters: dict) -> None:
     """The query's rows as ``folder/name``, replacing the folder whole. It is written under a name
-    starting with a dot first: Spark skips such folders, so one left by a crash is never read."""
+    starting with a dot first: Spark skips such folders, so one left by a crash is never read.
+    Values and the path are bound, never pasted into SQL."""
     staging = folder.with_name(f".{folder.name}.writing")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    con.execute(f"copy ({query}) to {_literal(str(staging / name))} (format parquet, compression zstd)")
+    con.execute(
+        f"copy ({query}) to $path (format parquet, compression zstd)", {**parameters, "path": str(staging / name)}
+    )
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
 
 
 def _mirror_table(con, profile: Profile, table: str, root: Path, key_check: str) -> int:
     """Rewrite the table's changed exports; remove the ones no longer loaded. Returns folders written."""
-    exports = con.execute(f"select distinct {PARTITION_COLUMN}, _load_id from raw.{quote_identifier(table)}").fetchall()
-    present = {f"{PARTITION_COLUMN}={day.isoformat()}": load_id for day, load_id in exports}
+    loaded = con.execute(f"select distinct {PARTITION_COLUMN}, _load_id from raw.{quote_identifier(table)}").fetchall()
+    exports = {f"{PARTITION_COLUMN}={day.isoformat()}": (day, load_id) for day, load_id in loaded}
     folder = root / table
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.iterdir():
-        if stale.name not in present:
+        if stale.name not in exports:
             shutil.rmtree(stale)
     columns = [r[0] for r in con.execute(f"describe raw.{quote_identifier(table)}").fetchall()]
     selected = [quote_identifier(c) for c in columns if c != PARTITION_COLUMN]
-    country = _literal(profile.country_code)
+    ids = profile.id_columns().get(table, ())
     selected += [
-        f"cpwh_pseudonym({country}, nullif(trim({quote_identifier(c)}), ''))"
-        f" as {quote_identifier(c + PSEUDONYM_SUFFIX)}"
-        for c in profile.id_columns().get(table, ())
+        f"cpwh_pseudonym($country, nullif(trim({quote_identifier(c)}), '')) as {quote_identifier(c + PSEUDONYM_SUFFIX)}"
+        for c in ids
     ]
+    country = {"country": profile.country_code} if ids else {}  # DuckDB refuses a parameter the query does not use
+    query = (
+        f"select {', '.join(selected)} from raw.{quote_identifier(table)}"
+        f" where {PARTITION_COLUMN} = $day order by _source_file, _source_row, _item_index"
+    )
     written = 0
-    for partition, load_id in sorted(present.items()):
-        target = folder / partition
+    for partition, (day, load_id) in sorted(exports.items()):
         name = f"{load_id}-{key_check}.parquet"
-        if (target / name).exists():
+        if (folder / partition / name).exists():
             continue
-        day = partition.split("=", 1)[1]
-        query = (
-            f"select {', '.join(selected)} from raw.{quote_identifier(table)}"
-            f" where {PARTITION_COLUMN} = date {_literal(day)} order by _source_file, _source_row, _item_index"
-        )
-        _write(con, query, target, name)
+        _write(con, query, folder / partition, name, {**country, "day": day})
         written += 1
     return written
 
@@ -109,14 +104,15 @@ def mirror_countries(database: Path, home: Path, profiles: list[Profile]) -> dic
     try:
         key = pseudonym.load_key(home)
         pseudonym.register(con, key)
+        key_check = pseudonym.key_check(key)
         written = {}
         for profile in profiles:
             ensure_raw_tables(con, profile)
             for spec in profile.tables:
                 table = profile.raw_table_name(spec.table)
-                written[table] = _mirror_table(con, profile, table, root, pseudonym.key_check(key))
+                written[table] = _mirror_table(con, profile, table, root, key_check)
         for ledger in LEDGERS:
-            _write(con, f"select * from raw.{ledger}", root / ledger, "ledger.parquet")
+            _write(con, f"select * from raw.{ledger}", root / ledger, "ledger.parquet", {})
     finally:
         con.close()
     return written

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.ingest.profiles import Profile, raw_column_name
+from orchestration.ingest.profiles import Profile, TableSpec, raw_column_name
 from orchestration.ingest.readers import READERS, ExportFileError
 from orchestration.warehouse import connect, quote_identifier
 
@@ -72,6 +72,15 @@ def ready_exports(landing: Path, country: str) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and (p / READY_MARKER).exists())
 
 
+def raw_columns(spec: TableSpec) -> dict[str, str]:
+    """A raw table's columns and DuckDB types: the lineage, then every field as text (and, for
+    objects nested in a case, the case's id)."""
+    columns = {**LINEAGE_COLUMNS, **{raw_column_name(f): "VARCHAR" for f in spec.fields}}
+    if spec.nested_in:
+        columns["case_id"] = "VARCHAR"
+    return columns
+
+
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection, profile: Profile) -> None:
     """Create the profile's raw tables (empty) and the load ledger, so dbt sources always resolve."""
     con.execute("create schema if not exists raw")
@@ -86,10 +95,7 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, profile: Profile) -> None:
         " source_file varchar, source_sheet varchar, raw_table varchar, file_sha256 varchar, rows_loaded bigint)"
     )
     for spec in profile.tables:
-        columns = {**LINEAGE_COLUMNS, **{raw_column_name(f): "VARCHAR" for f in spec.fields}}
-        if spec.nested_in:
-            columns["case_id"] = "VARCHAR"
-        ddl = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in columns.items())
+        ddl = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in raw_columns(spec).items())
         con.execute(f"create table if not exists raw.{quote_identifier(profile.raw_table_name(spec.table))} ({ddl})")
 
 
