@@ -13,7 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.quality import suites
 from orchestration.resources import WarehouseResource
-from orchestration.transform.dbt_project import dbt_project, dbt_target_path
+from orchestration.transform.dbt_project import await_parse, dbt_project, dbt_target_path
 from orchestration.transform.spark_output import attach_spark_tables, detach_spark_tables
 
 if not dbt_project.manifest_path.exists():
@@ -49,6 +49,7 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse
     build = ["build", "--log-level-file", "info"]
     if warehouse.engine == "duckdb" and warehouse.database.exists():
         detach_spark_tables(warehouse.database)
+    await_parse(Path(warehouse.home))  # started while the exports loaded
     yield from dbt.cli(build, context=context, target_path=dbt_target_path(Path(warehouse.home))).stream()
     if warehouse.engine == "spark":
         tables = attach_spark_tables(warehouse.database, Path(warehouse.home))
