@@ -442,8 +442,9 @@ PROPERTY = settings(  # fixed examples (derandomize) and no example database wri
 def _read_all(path: Path, spec) -> dict[str, list[dict]]:
     tables: dict[str, list[dict]] = {}
     for table, _, batch in READERS[spec.format](path, spec):
-        assert batch.columns.is_unique, f"a batch with repeated columns would lose values: {list(batch.columns)}"
-        tables.setdefault(table.table, []).extend(batch.to_dict("records"))
+        names = batch.column_names
+        assert len(set(names)) == len(names), f"a batch with repeated columns would lose values: {names}"
+        tables.setdefault(table.table, []).extend(batch.to_pylist())
     return tables
 
 

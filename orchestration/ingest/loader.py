@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from orchestration.ingest.profiles import Profile, TableSpec, raw_column_name
 from orchestration.ingest.readers import READERS, ExportFileError
@@ -150,50 +150,57 @@ def export_files(profile: Profile, folder: Path) -> list[tuple[Path, object]]:
     return found
 
 
-def _columns(con, table: str) -> list[str]:
-    return [r[0] for r in con.execute(f"describe raw.{quote_identifier(table)}").fetchall()]
+def _raw(table: str) -> str:
+    return f"raw.{quote_identifier(table)}"
 
 
-def _add_missing_columns(con, table: str, columns) -> None:
+def _columns(con, relation: str) -> list[str]:
+    return [r[0] for r in con.execute(f"describe {relation}").fetchall()]
+
+
+def _add_missing_columns(con, relation: str, columns) -> None:
     """A column the profile does not know is kept (as text), never dropped."""
-    existing = set(_columns(con, table))
+    existing = set(_columns(con, relation))
     for column in columns:
         if column not in existing:
-            con.execute(f"alter table raw.{quote_identifier(table)} add column {quote_identifier(column)} VARCHAR")
+            con.execute(f"alter table {relation} add column {quote_identifier(column)} VARCHAR")
 
 
-# An export is first written to loading tables beside the raw ones (raw._loading__<table>), batch
+# An export is first written to loading tables (temporary tables of the loader's connection), batch
 # by batch, each batch committed; then one transaction replaces the export's rows in the raw tables
 # with them. Appending every batch inside that transaction kept all of them in memory (DuckDB's
 # transaction-local storage is not bounded by its memory limit: a scale-100 workbook took the
-# loader past 6 GB); one INSERT ... SELECT writes its row groups straight to disk. The raw tables
-# still change all at once or not at all, and the loading tables are dropped whatever happens.
+# loader past 6 GB); a temporary table is, and spills to DuckDB's temporary folder beyond it. One
+# INSERT ... SELECT then writes the rows to the warehouse file once. The raw tables still change
+# all at once or not at all, and the loading tables are dropped whatever happens.
 LOADING_PREFIX = "_loading__"
 
 
 def _loading_table(table: str) -> str:
-    return f"{LOADING_PREFIX}{table}"
+    return f"temp.main.{quote_identifier(LOADING_PREFIX + table)}"
 
 
 def _create_loading_tables(con, profile: Profile) -> None:
     for spec in profile.tables:
         table = profile.raw_table_name(spec.table)
-        con.execute(
-            f"create or replace table raw.{quote_identifier(_loading_table(table))}"
-            f" as select * from raw.{quote_identifier(table)} limit 0"
-        )
+        con.execute(f"create or replace temp table {_loading_table(table)} as select * from {_raw(table)} limit 0")
 
 
 def _drop_loading_tables(con, profile: Profile) -> None:
     for spec in profile.tables:
-        con.execute(f"drop table if exists raw.{quote_identifier(_loading_table(profile.raw_table_name(spec.table)))}")
+        con.execute(f"drop table if exists {_loading_table(profile.raw_table_name(spec.table))}")
 
 
-def _insert(con, table: str, batch: pd.DataFrame) -> None:
-    _add_missing_columns(con, table, batch.columns)
+def _insert(con, relation: str, batch: pa.Table, lineage: dict[str, object]) -> None:
+    """A reader's batch into a loading table, with the lineage every row of the file shares."""
+    _add_missing_columns(con, relation, [*batch.column_names, *lineage])
+    constants = ", ".join(f"? as {quote_identifier(name)}" for name in lineage)
     con.register("raw_batch", batch)
     try:
-        con.execute(f"insert into raw.{quote_identifier(table)} by name select * from raw_batch")
+        con.execute(
+            f"insert into {relation} by name select *, {constants} from raw_batch",
+            list(lineage.values()),
+        )
     finally:
         con.unregister("raw_batch")
 
@@ -272,14 +279,9 @@ def _replace_export(con, profile: Profile, folder: Path, file_rows: list[list], 
         for spec in profile.tables:
             table = profile.raw_table_name(spec.table)
             loading = _loading_table(table)
-            con.execute(
-                f"delete from raw.{quote_identifier(table)} where _country = ? and _export_date = ?",
-                [country, folder.name],
-            )
-            _add_missing_columns(con, table, _columns(con, loading))
-            con.execute(
-                f"insert into raw.{quote_identifier(table)} by name select * from raw.{quote_identifier(loading)}"
-            )
+            con.execute(f"delete from {_raw(table)} where _country = ? and _export_date = ?", [country, folder.name])
+            _add_missing_columns(con, _raw(table), _columns(con, loading))
+            con.execute(f"insert into {_raw(table)} by name select * from {loading}")
         con.execute("delete from raw.export_files where country = ? and export_date = ?", [country, folder.name])
         if file_rows:
             con.executemany("insert into raw.export_files values (?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
@@ -334,18 +336,18 @@ def _load_file(con, profile: Profile, path: Path, spec, checksum: str, result: E
     counts: dict[tuple[str, str | None], int] = {}
     for table_spec, sheet, batch in READERS[spec.format](path, spec):
         table = profile.raw_table_name(table_spec.table)
-        batch = batch.assign(
-            _country=profile.country_code,
-            _export_date=result.export_date,
-            _source_file=path.name,
-            _source_sheet=sheet,
-            _file_sha256=checksum,
-            _load_id=result.load_id,
-            _loaded_at=loaded_at,
-        )
-        _insert(con, _loading_table(table), batch)
-        counts[(table, sheet)] = counts.get((table, sheet), 0) + len(batch)
-        result.rows[table] = result.rows.get(table, 0) + len(batch)
+        lineage = {
+            "_country": profile.country_code,
+            "_export_date": result.export_date,
+            "_source_file": path.name,
+            "_source_sheet": sheet,
+            "_file_sha256": checksum,
+            "_load_id": result.load_id,
+            "_loaded_at": loaded_at,
+        }
+        _insert(con, _loading_table(table), batch, lineage)
+        counts[(table, sheet)] = counts.get((table, sheet), 0) + batch.num_rows
+        result.rows[table] = result.rows.get(table, 0) + batch.num_rows
     file_rows = []
     for table_spec in spec.tables:
         table = profile.raw_table_name(table_spec.table)

@@ -1,8 +1,9 @@
 """Readers for the three export formats, driven by a profile's file spec.
 
-Each reader yields ``(table_spec, sheet, batch)`` where ``batch`` is a DataFrame of text values
-(None for empty) with the canonical field names and a ``_source_row`` column: the row as a person
-finds it in the file (CSV line and xlsx row count the header as 1; JSON Lines count lines).
+Each reader yields ``(table_spec, sheet, batch)`` where ``batch`` is an Arrow table of text values
+(null for empty) with the canonical field names and a ``_source_row`` column: the row as a person
+finds it in the file (CSV line and xlsx row count the header as 1; JSON Lines count lines). Arrow,
+not pandas: DuckDB hands a CSV's rows over as Arrow and takes them back without converting a value.
 A file that cannot be read raises ``ExportFileError`` naming the file, line or sheet, and rule;
 row contents are never put in an error message (they hold children's personal data).
 """
@@ -20,8 +21,7 @@ from pathlib import Path
 
 import duckdb
 import orjson
-import pandas as pd
-import pyarrow
+import pyarrow as pa
 import python_calamine
 
 from orchestration.ingest.profiles import FileSpec, TableSpec, raw_column_name
@@ -37,6 +37,9 @@ class ExportFileError(Exception):
         message = f"{file}: {where}: {detail} (rule: {rule})"
         super().__init__(message + (f". {hint}" if hint else ""))
 
+
+# The reader's own numbers: where a row (and a nested item) is found in its file.
+INDEX_COLUMNS = frozenset(("_source_row", "_item_index"))
 
 # Columns the loader adds to every raw row (and the key a nested service gets): no source column may
 # take one of these names, or it would overwrite the lineage.
@@ -110,19 +113,23 @@ def _check_header(file: Path, where: str, spec: TableSpec, header: list[str], de
     )
 
 
-def _rename(frame: pd.DataFrame, spec: TableSpec, file: Path, where: str) -> pd.DataFrame:
-    """Warehouse column names. A blank header cell becomes ``unnamed_<position>`` (the frame's
+def _rename(batch: pa.Table, spec: TableSpec, file: Path, where: str) -> pa.Table:
+    """Warehouse column names. A blank header cell becomes ``unnamed_<position>`` (the batch's
     position) so the values under it are kept; names that still collide are refused."""
-    names = [_warehouse_name(spec, c) or f"unnamed_{k}" for k, c in enumerate(frame.columns)]
+    names = [_warehouse_name(spec, c) or f"unnamed_{k}" for k, c in enumerate(batch.column_names)]
     repeated = _repeated(names)
     if repeated:
         raise ExportFileError(
             file, where, "each column appears once", f"column(s) that appear more than once: {', '.join(repeated)}"
         )
-    return frame.set_axis(names, axis="columns")
+    return batch.rename_columns(names)
 
 
-def read_csv(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pd.DataFrame]]:
+def _with_source_rows(batch: pa.Table, first_row: int) -> pa.Table:
+    return batch.add_column(0, "_source_row", pa.array(range(first_row, first_row + batch.num_rows), pa.int64()))
+
+
+def read_csv(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pa.Table]]:
     (table,) = spec.tables
     if file.stat().st_size == 0:
         raise ExportFileError(file, "line 1", "an export file starts with a header row", "the file is empty")
@@ -159,12 +166,10 @@ def read_csv(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None
         for record_batch in stream:
             if not record_batch.num_rows:
                 continue
-            batch = record_batch.to_pandas()
-            batch = batch.astype(object).where(batch.notna(), None)
-            batch.insert(0, "_source_row", range(row, row + len(batch)))
-            row += len(batch)
+            batch = _with_source_rows(pa.Table.from_batches([record_batch]), row)
+            row += batch.num_rows
             yield table, None, _rename(batch, table, file, "line 1")
-    except (duckdb.Error, pyarrow.ArrowException) as error:  # DuckDB's error, raised through the stream
+    except (duckdb.Error, pa.ArrowException) as error:  # DuckDB's error, raised through the stream
         raise _csv_error(file, spec, str(error)) from None
     finally:
         reader.close()
@@ -250,7 +255,7 @@ def _check_package(file: Path) -> None:
             )
 
 
-def read_xlsx(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pd.DataFrame]]:
+def read_xlsx(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pa.Table]]:
     _check_package(file)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(file))
@@ -292,7 +297,8 @@ def _read_sheet(file: Path, workbook, table: TableSpec):
     _check_header(file, f"{where}, row 1", table, header, None)
     batch, row = [], 2
     for values in rows:
-        batch.append([_cell_text(v) for v in values])
+        # Most cells are text: only the others take the call (a workbook at scale 10 has 11 million cells).
+        batch.append([v if v.__class__ is str and v else _cell_text(v) for v in values])
         if len(batch) >= BATCH_ROWS:
             yield table, table.sheet, _sheet_frame(file, batch, header, row, table)
             row += len(batch)
@@ -301,10 +307,11 @@ def _read_sheet(file: Path, workbook, table: TableSpec):
         yield table, table.sheet, _sheet_frame(file, batch, header, row, table)
 
 
-def _sheet_frame(file: Path, batch: list, header: list[str], first_row: int, table: TableSpec) -> pd.DataFrame:
+def _sheet_frame(file: Path, batch: list, header: list[str], first_row: int, table: TableSpec) -> pa.Table:
     width = len(header)
-    frame = pd.DataFrame([(r + [None] * width)[:width] for r in batch], columns=header, dtype=object)
-    frame.insert(0, "_source_row", range(first_row, first_row + len(frame)))
+    columns = zip(*((r + [None] * width)[:width] for r in batch), strict=True)
+    frame = pa.table([pa.array(values, pa.string()) for values in columns], names=[f"c{k}" for k in range(width)])
+    frame = _with_source_rows(frame, first_row).rename_columns(["_source_row", *header])
     return _rename(frame, table, file, f"sheet {table.sheet!r}, row 1")
 
 
@@ -320,7 +327,7 @@ def _json_text(value: object) -> str | None:
     return orjson.dumps(value).decode()
 
 
-def read_jsonl(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pd.DataFrame]]:
+def read_jsonl(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pa.Table]]:
     cases = next(t for t in spec.tables if t.nested_in is None)
     nested = [t for t in spec.tables if t.nested_in]
     if file.stat().st_size == 0:
@@ -414,12 +421,21 @@ def _parse_line(file: Path, number: int, line: bytes) -> dict:
     return record
 
 
+def _text_table(records: list[dict]) -> pa.Table:
+    """Records (keys in order of first appearance, as in the file) as an Arrow table of text."""
+    names = list(dict.fromkeys(key for record in records for key in record))
+    arrays = [
+        pa.array([r.get(name) for r in records], pa.int64() if name in INDEX_COLUMNS else pa.string()) for name in names
+    ]
+    return pa.table(arrays, names=[f"c{k}" for k in range(len(names))]).rename_columns(names)
+
+
 def _jsonl_batches(file: Path, cases: TableSpec, records: list, nested: list, children: dict):
     if records:
-        yield cases, None, _rename(pd.DataFrame(records, dtype=object), cases, file, "every line")
+        yield cases, None, _rename(_text_table(records), cases, file, "every line")
     for table in nested:
         if children[table.table]:
-            frame = pd.DataFrame(children[table.table], dtype=object)
+            frame = _text_table(children[table.table])
             yield table, None, _rename(frame, table, file, f"every line's {table.nested_in}")
 
 
