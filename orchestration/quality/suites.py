@@ -24,6 +24,7 @@ from orchestration.paths import EXPECTATIONS_DIR
 from orchestration.warehouse import connect, quote_identifier
 
 SAMPLE_KEYS = 5
+ROW_INDEX = "__row"  # the name of a batch's row index (0, 1, ...), by which GX reports unexpected rows
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,15 @@ def _validate(frame: pd.DataFrame, suite: Suite) -> list:
     context, batch_definition = _batch_definition()
     expectations = [{k: v for k, v in e.items() if k in ("type", "kwargs", "meta")} for e in suite.expectations]
     gx_suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite.name, expectations=expectations))
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result_format = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_KEYS}
     if suite.key:
-        result_format["unexpected_index_column_names"] = [suite.key]
+        # A named row index, and only the positions of unexpected rows (no values): GX then lists
+        # them in one step, and the sample keys are read at those positions. With
+        # unexpected_index_column_names GX looked each unexpected row up cell by cell (fct_cases at
+        # scale 10: 3 of its 4 s); a string index of keys made every lookup hash the index.
+        frame = frame.rename_axis(ROW_INDEX)
+        result_format["exclude_unexpected_values"] = True
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     return batch.validate(gx_suite, result_format=result_format).results
 
 
@@ -128,21 +134,33 @@ def read_batch(database: Path, suite: Suite) -> Iterator[tuple[object, pd.DataFr
     con = connect(database, read_only=True)
     try:
         if not suite.by:
-            yield None, con.execute(suite.query).df()
+            yield None, _categorical(con.execute(suite.query).df(), suite.key)
             return
         rows, by = f"select * from ({suite.query}) as batch", quote_identifier(suite.by)
         groups = [g for (g,) in con.execute(f"select distinct {by} from ({rows}) order by 1").fetchall()]
         if not groups:  # an empty table is validated too (and passes or fails as GX says)
             yield None, con.execute(f"{rows} where false").df()
         for group in groups:
-            yield group, con.execute(f"{rows} where {by} is not distinct from ?", [group]).df()
+            yield group, _categorical(con.execute(f"{rows} where {by} is not distinct from ?", [group]).df(), suite.key)
     finally:
         con.close()
 
 
-def _sample_keys(result, key: str | None) -> list[str]:
+def _categorical(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
+    """Text columns other than the key as pandas categories. GX fingerprints every batch and
+    filters it for each expectation; on a category that is work on a few codes, not on every string
+    (the case suite at scale 10: 3.5 s to 2.4 s, the same outcomes)."""
+    text = [c for c in frame.columns if c != key and pd.api.types.is_string_dtype(frame[c].dtype)]
+    return frame.astype(dict.fromkeys(text, "category")) if text else frame
+
+
+def _sample_keys(result, frame: pd.DataFrame, key: str | None) -> list[str]:
+    """The keys of the first unexpected rows: GX gives their positions, as one list under the index's name."""
+    if not key:
+        return []
     rows = result.result.get("partial_unexpected_index_list") or []
-    return [str(r.get(key)) for r in rows if isinstance(r, dict) and key in r][:SAMPLE_KEYS]
+    positions = [p for r in rows if isinstance(r, dict) for p in r.get(ROW_INDEX) or []][:SAMPLE_KEYS]
+    return [str(k) for k in frame[key].iloc[positions]]
 
 
 def _exception_message(info: dict) -> str | None:
@@ -178,7 +196,7 @@ def run_suite(suite: Suite, batches: Iterable[tuple[object, pd.DataFrame]]) -> l
             outcome.element_count += elements
             outcome.unexpected_count += unexpected
             nonmissing[check] += elements - int(counts.get("missing_count") or 0)
-            outcome.sample_keys = (outcome.sample_keys + _sample_keys(result, suite.key))[:SAMPLE_KEYS]
+            outcome.sample_keys = (outcome.sample_keys + _sample_keys(result, frame, suite.key))[:SAMPLE_KEYS]
             error = _exception_message(result.exception_info or {})
             if error:
                 outcome.passed, outcome.error = False, outcome.error or error
