@@ -195,12 +195,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
     # (the raw exports hold names); the configuration is locked so a query cannot turn that back on.
     con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
     if args.warehouse:  # the keyed function dbt registers, for queries that pseudonymise an id as dbt does
-        from orchestration.pseudonym import load_key, pseudonym
+        from orchestration.pseudonym import load_key, register
 
-        key = load_key(settings.home)
-        con.create_function(
-            "cpwh_pseudonym", lambda c, i: pseudonym(key, c, i.strip()), ["VARCHAR", "VARCHAR"], "VARCHAR"
-        )
+        register(con, load_key(settings.home))
     con.execute("set lock_configuration = true")
     try:
         frame = con.execute(args.query).df()

@@ -1,8 +1,12 @@
 """Keyed pseudonyms: key from the environment or a private local key file, stable across runs."""
 
+import random
 import stat
 
-from orchestration.pseudonym import KEY_FILE_NAME, load_key, pseudonym
+import duckdb
+import pytest
+
+from orchestration.pseudonym import KEY_FILE_NAME, load_key, pseudonym, register
 
 
 def test_local_key_file_is_private_and_reused(tmp_path, monkeypatch):
@@ -24,3 +28,19 @@ def test_pseudonyms_depend_on_key_and_country():
     assert a == pseudonym(b"k1", "BGD", "123")
     assert a != pseudonym(b"k2", "BGD", "123") and a != pseudonym(b"k1", "KEN", "123")
     assert len(a) == 64 and "123" not in a
+
+
+@pytest.mark.parametrize("key", [b"k", b"x" * 64, b"y" * 65, "ключ-🔑".encode()])
+def test_sql_pseudonym_is_the_python_hmac_of_the_stripped_id(key):
+    """DuckDB's cpwh_pseudonym (a macro over sha256) gives pseudonym(key, country, id.strip()) for any
+    text, keys shorter and longer than a block, and Unicode whitespace that SQL's trim() keeps."""
+    rnd = random.Random(3)
+    chars = ["a", "0", "é", "中", "😀", ":", "'", "$", "\\", " ", "\t", "\n", "\u3000", "\xa0", "\x1c", "\x85"]
+    ids = ["".join(rnd.choice(chars) for _ in range(rnd.randint(0, 10))) for _ in range(500)] + [None, "", " "]
+    con = duckdb.connect()
+    register(con, key)
+    got = [con.execute("select cpwh_pseudonym(?, ?)", ["BGD", i]).fetchone()[0] for i in ids]
+    assert got == [None if i is None else pseudonym(key, "BGD", i.strip()) for i in ids]
+    cursor = con.cursor()
+    with pytest.raises(duckdb.CatalogException):  # temporary: a connection's own, never in the file
+        cursor.execute("select cpwh_pseudonym('BGD', '1')")

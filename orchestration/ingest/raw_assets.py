@@ -22,7 +22,7 @@ from orchestration.ingest.lake import mirror_countries
 from orchestration.ingest.loader import CountryLoadError, ensure_all_raw_tables, load_country, ready_exports
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
 from orchestration.resources import WarehouseResource
-from orchestration.transform.dbt_project import parse_in_background
+from orchestration.transform.dbt_project import parse_in_background, set_run_id
 
 country_partitions = StaticPartitionsDefinition(list(COUNTRY_CODES))
 LEDGER_TABLES = {
@@ -98,6 +98,7 @@ def country_exports(context: AssetExecutionContext, warehouse: WarehouseResource
     countries = list(context.partition_keys)
     selection = context.run.asset_selection  # empty or None: the whole job
     if not selection or any(key.path[0] != "raw" for key in selection):
+        set_run_id(context.run_id)  # as the dbt step will: its parse then finds nothing changed
         parse_in_background(Path(warehouse.home), warehouse.engine)  # dbt's parse, while the exports load
     ensure_all_raw_tables(warehouse.database, [get_profile(code) for code in COUNTRY_CODES])
     folders = {code: ready_exports(warehouse.landing_path, code) for code in countries}

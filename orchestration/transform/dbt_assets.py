@@ -5,7 +5,6 @@ resolve to the ``raw/country_exports`` asset through their ``meta`` (see _raw__s
 manifest is prepared at build time (see ``orchestration/transform/dbt_project.py``), not when this is imported.
 """
 
-import os
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey
@@ -13,7 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.quality import suites
 from orchestration.resources import WarehouseResource
-from orchestration.transform.dbt_project import await_parse, dbt_project, dbt_target_path
+from orchestration.transform.dbt_project import await_parse, dbt_project, dbt_target_path, set_run_id
 from orchestration.transform.spark_output import attach_spark_tables, detach_spark_tables
 
 if not dbt_project.manifest_path.exists():
@@ -40,9 +39,7 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator)
 def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # The run id ties each row that the data-quality trend appends to this run's history. It is an
-    # environment variable rather than a var: a changed var makes dbt parse the whole project again.
-    os.environ["CPWH_RUN_ID"] = context.run_id
+    set_run_id(context.run_id)
     suites.warm_up()  # the checks that follow need GX: import it while dbt works in its own process
     # dbt's own log file at info level: debug writes every statement (7 MB a build at scale 1);
     # the statements are in the target folder's compiled and run SQL.

@@ -92,6 +92,13 @@ def dbt_target_path(home: Path) -> Path:
 _parses: dict[Path, threading.Thread] = {}
 
 
+def set_run_id(run_id: str) -> None:
+    """The run id ties each row that the data-quality trend appends to this run's history. It is an
+    environment variable rather than a var: a changed var makes dbt parse the whole project again.
+    Set before dbt first parses in a run, so that the build finds nothing changed since."""
+    os.environ["CPWH_RUN_ID"] = run_id
+
+
 def parse_in_background(home: Path, engine: str) -> None:
     """Start ``dbt parse`` into the home's target folder while this process does other work.
 
