@@ -15,7 +15,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
 # DuckDB's default folder beside the file (warehouse.duckdb.tmp, inside the owner-only home).
 # The processes that write here (the loader, publication) append rows and run small queries while
 # holding a workbook or a batch in memory: 1GB is plenty. dbt's transformations get their own limit
-# in the dbt profile (CPWH_DUCKDB_MEMORY_LIMIT, default 3GB).
+# in the dbt profile (CPWH_DUCKDB_MEMORY_LIMIT, default 4GB).
 WRITER_CONFIG = {"memory_limit": "1GB"}
 
 
