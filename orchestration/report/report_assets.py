@@ -10,7 +10,6 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.publish.publication import published_path
 from orchestration.publish.publish_assets import published_marts
-from orchestration.report.html_report import write_report
 from orchestration.resources import WarehouseResource
 from orchestration.transform.dbt_project import dbt_target_path
 
@@ -24,6 +23,8 @@ from orchestration.transform.dbt_project import dbt_target_path
     description="reports/report.html: the review's findings recomputed, from the published marts and the run history.",
 )
 def report(warehouse: WarehouseResource) -> MaterializeResult:
+    from orchestration.report.html_report import write_report  # pandas and matplotlib: when a report is due
+
     home = Path(warehouse.home)
     out = write_report(published_path(home), home / "reports" / "report.html", home=home)
     return MaterializeResult(metadata={"path": str(out), "bytes": out.stat().st_size})
