@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from queue import Full, Queue
 
 import duckdb
 import pyarrow as pa
@@ -334,7 +337,7 @@ def _rows_of(con, load_id: str) -> dict[str, int]:
 def _load_file(con, profile: Profile, path: Path, spec, checksum: str, result: ExportLoad, loaded_at) -> list[list]:
     """Write a file's rows to the loading tables; its rows of ``raw.export_files``, to record."""
     counts: dict[tuple[str, str | None], int] = {}
-    for table_spec, sheet, batch in READERS[spec.format](path, spec):
+    for table_spec, sheet, batch in _read_ahead(READERS[spec.format](path, spec)):
         table = profile.raw_table_name(table_spec.table)
         lineage = {
             "_country": profile.country_code,
@@ -356,6 +359,54 @@ def _load_file(con, profile: Profile, path: Path, spec, checksum: str, result: E
         where = [result.load_id, profile.country_code, result.export_date, path.name, table_spec.sheet, table]
         file_rows.append([*where, checksum, rows])
     return file_rows
+
+
+_END = object()
+
+
+@dataclass
+class _ReaderFailed:
+    error: BaseException
+
+
+def _read_ahead(batches: Generator, depth: int = 2) -> Iterator:
+    """A reader's batches, read up to ``depth`` ahead in a thread of their own: the reader's Python
+    (workbook cells, JSON lines) runs while DuckDB inserts the batch before, which releases the
+    interpreter's lock. An error of the reader is raised here, as if it had been read inline; when
+    the loader stops early, the reader is stopped and closed (its files and connection with it)."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(_END)
+        except BaseException as error:  # noqa: BLE001 - handed to the loader's thread, raised there
+            put(_ReaderFailed(error))
+        finally:
+            batches.close()
+
+    reader = threading.Thread(target=read, name="export-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := queue.get()) is not _END:
+            if isinstance(item, _ReaderFailed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _record(con, result: ExportLoad, loaded_at: datetime | None = None, folder: Path | None = None) -> None:
