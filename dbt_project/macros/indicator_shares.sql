@@ -1,8 +1,9 @@
 {#- Share indicators: for every group (country or ALL x dimension x value) of `records` and every
     category that int_categories__listed gives the breakdown `dimension`, the records of that
-    category among all the group's records (or among `denominator`, e.g. count(distinct
-    case_key)), zero included. Counts are whole numbers. -#}
-{% macro category_share_rows(prefix, records, category_column, dimension, denominator='count(*)') %}
+    category among all the group's records (or among `denominators`, a relation with the columns
+    country_group, dimension, dimension_value and records, e.g. the group's children), zero
+    included. Counts are whole numbers. -#}
+{% macro category_share_rows(prefix, records, category_column, dimension, denominators=none) %}
     select
         '{{ prefix }}' || categories.category as indicator_id,
         denominators.country_group as country_code,
@@ -13,9 +14,13 @@
         100.0e0 * coalesce(counts.records, 0) / denominators.records as value,
         'percent' as unit
     from (
-        select country_group, dimension, dimension_value, {{ denominator }} as records
+        {%- if denominators %}
+        select country_group, dimension, dimension_value, records from {{ denominators }}
+        {%- else %}
+        select country_group, dimension, dimension_value, count(*) as records
         from {{ records }}
         group by country_group, dimension, dimension_value
+        {%- endif %}
     ) as denominators
     cross join (
         select category from {{ ref('int_categories__listed') }} where dimension = '{{ dimension }}'

@@ -133,11 +133,21 @@ concern_records as (
         on groups.case_key = concerns.case_key
 ),
 
+concerned_children as (
+    {#- The group's children with at least one concern. A child is in a group once (the grouping's
+        uniqueness test), so this counts children, where a distinct count over their concern
+        records held every group's keys at once (scale 100: tens of gigabytes spilled). -#}
+    select country_group, dimension, dimension_value, count(*) as records
+    from groups
+    where case_key in (select case_key from {{ ref('int_case_concerns__distinct') }})
+    group by country_group, dimension, dimension_value
+),
+
 concern_rows as (
     {{ category_share_rows('pct_concern__', 'concern_records', 'concern_category', 'concern') }}
     union all
     {{ category_share_rows('pct_children_with_concern__', 'concern_records', 'concern_category', 'concern',
-                           'count(distinct case_key)') }}
+                           denominators='concerned_children') }}
 ),
 
 service_records as (

@@ -77,7 +77,10 @@ served as (
         grouped.dimension_value,
         grouped.concern_category,
         services.service_category,
-        count(distinct grouped.case_key) as children_served
+        -- A row per child: grouped has one per child, group and concern (a child is in a group once,
+        -- tested on int_children__grouped; concerns and services are distinct per child), so a
+        -- count, not a distinct count (which spilled tens of gigabytes at scale 100).
+        count(*) as children_served
     from grouped
     inner join (select distinct case_key, country_code, service_category from implemented) as services
         on services.case_key = grouped.case_key
