@@ -67,8 +67,9 @@ def _whitespace() -> str:
 
 def register(conn, key: bytes) -> None:
     """``cpwh_pseudonym(country, id)`` on a DuckDB connection (null for a null id): ``pseudonym`` of
-    the stripped id, as a temporary SQL macro over DuckDB's sha256. DuckDB hashes whole vectors
-    instead of calling Python once per id (a Python function cost about 1 s per million ids).
+    the stripped id, as a temporary SQL macro over DuckDB's sha256. On one thread it costs what a
+    Python function did (about 1.7 µs an id); unlike Python, it runs on all of DuckDB's threads and
+    never takes the interpreter's lock from dbt's other thread.
 
     A temporary macro belongs to its connection (each cursor registers it again) and is never written
     to the database file; the SQL text that holds the derived keys goes to DuckDB only, never to a
