@@ -2,11 +2,12 @@
 
 import random
 import stat
+import sys
 
 import duckdb
 import pytest
 
-from orchestration.pseudonym import KEY_FILE_NAME, load_key, pseudonym, register
+from orchestration.pseudonym import KEY_FILE_NAME, PYTHON_WHITESPACE, load_key, pseudonym, register
 
 
 def test_local_key_file_is_private_and_reused(tmp_path, monkeypatch):
@@ -44,3 +45,7 @@ def test_sql_pseudonym_is_the_python_hmac_of_the_stripped_id(key):
     cursor = con.cursor()
     with pytest.raises(duckdb.CatalogException):  # temporary: a connection's own, never in the file
         cursor.execute("select cpwh_pseudonym('BGD', '1')")
+
+
+def test_the_written_out_whitespace_is_what_python_strips():
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == PYTHON_WHITESPACE

@@ -191,7 +191,10 @@ def _create_loading_tables(con, profile: Profile) -> None:
 
 def _drop_loading_tables(con, profile: Profile) -> None:
     for spec in profile.tables:
-        con.execute(f"drop table if exists {_loading_table(profile.raw_table_name(spec.table))}")
+        table = profile.raw_table_name(spec.table)
+        con.execute(f"drop table if exists {_loading_table(table)}")
+        # Loading tables were raw tables before f904970: one that a killed load left there goes too.
+        con.execute(f"drop table if exists {_raw(LOADING_PREFIX + table)}")
 
 
 def _insert(con, relation: str, batch: pa.Table, lineage: dict[str, object]) -> None:

@@ -310,9 +310,8 @@ def _read_sheet(file: Path, workbook, table: TableSpec):
 def _sheet_frame(file: Path, batch: list, header: list[str], first_row: int, table: TableSpec) -> pa.Table:
     width = len(header)
     columns = zip(*((r + [None] * width)[:width] for r in batch), strict=True)
-    frame = pa.table([pa.array(values, pa.string()) for values in columns], names=[f"c{k}" for k in range(width)])
-    frame = _with_source_rows(frame, first_row).rename_columns(["_source_row", *header])
-    return _rename(frame, table, file, f"sheet {table.sheet!r}, row 1")
+    frame = pa.table([pa.array(values, pa.string()) for values in columns], names=header)  # _rename refuses repeats
+    return _rename(_with_source_rows(frame, first_row), table, file, f"sheet {table.sheet!r}, row 1")
 
 
 def _json_text(value: object) -> str | None:
@@ -423,11 +422,10 @@ def _parse_line(file: Path, number: int, line: bytes) -> dict:
 
 def _text_table(records: list[dict]) -> pa.Table:
     """Records (keys in order of first appearance, as in the file) as an Arrow table of text."""
-    names = list(dict.fromkeys(key for record in records for key in record))
-    arrays = [
-        pa.array([r.get(name) for r in records], pa.int64() if name in INDEX_COLUMNS else pa.string()) for name in names
-    ]
-    return pa.table(arrays, names=[f"c{k}" for k in range(len(names))]).rename_columns(names)
+    names = dict.fromkeys(key for record in records for key in record)
+    return pa.Table.from_pylist(
+        records, schema=pa.schema([(n, pa.int64() if n in INDEX_COLUMNS else pa.string()) for n in names])
+    )
 
 
 def _jsonl_batches(file: Path, cases: TableSpec, records: list, nested: list, children: dict):
