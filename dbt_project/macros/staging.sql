@@ -60,6 +60,11 @@
 
 {% macro stage_cases(country) -%}
 {%- set p = country_profiles()[country] -%}
+{{- config(**by_country()) -}}
+{%- if not country_is_rebuilt(country) -%}
+{#- An incremental build of other countries: this one's rows stay as they are. #}
+select * from {{ this }} where 1 = 0
+{%- else -%}
 {%- set fmt = p.raw_date_format -%}
 {%- set link_column = 'case_id_display' if p.services.get('refers_to') == 'case_id_display' else p.record_id -%}
 with
@@ -154,10 +159,16 @@ select
     false as has_second_closure_field
     {%- endif %}
 from aged
+{%- endif %}
 {%- endmacro %}
 
 {% macro stage_concerns(country) -%}
 {%- set p = country_profiles()[country] -%}
+{{- config(**by_country()) -}}
+{%- if not country_is_rebuilt(country) -%}
+{#- An incremental build of other countries: this one's rows stay as they are. #}
+select * from {{ this }} where 1 = 0
+{%- else -%}
 with
 
 source as (
@@ -194,10 +205,16 @@ select
 from exploded
 {{ option_join('concern_lookup', country, 'exploded.concern_field', 'exploded.concern_value', field_is_column=true) }}
 where {{ normalise_value('exploded.concern_value') }} is not null
+{%- endif %}
 {%- endmacro %}
 
 {% macro stage_services(country) -%}
 {%- set p = country_profiles()[country] -%}
+{{- config(**by_country()) -}}
+{%- if not country_is_rebuilt(country) -%}
+{#- An incremental build of other countries: this one's rows stay as they are. #}
+select * from {{ this }} where 1 = 0
+{%- else -%}
 {%- set s = p.services -%}
 {%- set fmt = p.raw_date_format -%}
 with
@@ -273,4 +290,5 @@ select
     coalesce(is_implemented, false) as is_implemented,
     {{ parse_date('service_date_text', fmt) }} as service_date
 from decoded
+{%- endif %}
 {%- endmacro %}

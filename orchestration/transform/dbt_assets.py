@@ -5,13 +5,16 @@ resolve to the ``raw/country_exports`` asset through their ``meta`` (see _raw__s
 manifest is prepared at build time (see ``orchestration/transform/dbt_project.py``), not when this is imported.
 """
 
+import os
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, PartitionKeyRange
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.ingest.raw_assets import country_partitions
 from orchestration.quality import suites
 from orchestration.resources import WarehouseResource
+from orchestration.transform import incremental
 from orchestration.transform.dbt_project import await_parse, dbt_project, dbt_target_path, set_run_id
 from orchestration.transform.spark_output import attach_spark_tables, detach_spark_tables
 
@@ -37,6 +40,16 @@ class WarehouseTranslator(DagsterDbtTranslator):
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+def run_countries(tags: dict[str, str]) -> list[str] | None:
+    """The countries whose exports this run loads (its partitions), or None for a run without any."""
+    if "dagster/partition" in tags:
+        return [tags["dagster/partition"]]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if start and end:
+        return country_partitions.get_partition_keys_in_range(PartitionKeyRange(start, end))
+    return None
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator)
 def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     set_run_id(context.run_id)
@@ -46,8 +59,23 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse
     build = ["build", "--log-level-file", "info"]
     if warehouse.engine == "duckdb" and warehouse.database.exists():
         detach_spark_tables(warehouse.database)
-    await_parse(Path(warehouse.home))  # started while the exports loaded
-    yield from dbt.cli(build, context=context, target_path=dbt_target_path(Path(warehouse.home))).stream()
+    home = Path(warehouse.home)
+    # A run of some countries rebuilds only theirs in the models kept by country (incremental.py).
+    countries, state = incremental.rebuilt_countries(
+        run_countries(context.run.tags), home, warehouse.database, warehouse.engine
+    )
+    context.log.info(
+        f"dbt rebuilds {', '.join(countries)} and keeps the other countries' rows"
+        if countries
+        else "dbt rebuilds every country"
+    )
+    await_parse(home)  # started while the exports loaded
+    try:
+        build += incremental.start(countries, home, warehouse.engine)
+        yield from dbt.cli(build, context=context, target_path=dbt_target_path(home)).stream()
+    finally:
+        os.environ.pop(incremental.ENVIRONMENT_VARIABLE, None)
+    incremental.finish(state, home, warehouse.engine)
     if warehouse.engine == "spark":
-        tables = attach_spark_tables(warehouse.database, Path(warehouse.home))
+        tables = attach_spark_tables(warehouse.database, home)
         context.log.info(f"the warehouse reads the {len(tables)} tables Spark built")

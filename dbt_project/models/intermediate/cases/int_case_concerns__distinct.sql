@@ -1,11 +1,12 @@
 {#- One row per harmonised case and concern category: a child's two options in one category count
     once, and `none` (LBN's "No Risk") is not a concern. -#}
+{{ config(**by_country()) }}
 select distinct
     cases.case_key,
     cases.country_code,
     concerns.concern_category
-from {{ ref('int_concerns__unioned') }} as concerns
-inner join {{ ref('int_cases__resolved') }} as cases
+from {{ country_rows('int_concerns__unioned') }} as concerns
+inner join {{ country_rows('int_cases__resolved') }} as cases
     on cases.load_id = concerns.load_id
     and cases.source_file = concerns.source_file
     and cases.source_row = concerns.source_row

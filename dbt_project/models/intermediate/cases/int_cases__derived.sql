@@ -2,10 +2,11 @@
     D13 of exports.md, in plain SQL over the unioned staging shape, for every staged case row of
     every export. D10 (an id twice in one export) and UASC status need other rows and are derived
     in int_cases__resolved. -#}
+{{ config(**by_country()) }}
 with
 
 cases as (
-    select * from {{ ref('int_cases__unioned') }}
+    select * from {{ country_rows('int_cases__unioned') }}
 ),
 
 closure_outcomes as (

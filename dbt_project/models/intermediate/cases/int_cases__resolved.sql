@@ -2,10 +2,11 @@
     version of the same record in the same export), quarantined (no usable record id), or
     superseded (not the latest complete export). UASC status is derived here because it needs
     the row's concern options. -#}
+{{ config(**by_country()) }}
 with
 
 cases as (
-    select * from {{ ref('int_cases__derived') }}
+    select * from {{ country_rows('int_cases__derived') }}
 ),
 
 latest as (
@@ -19,7 +20,7 @@ uasc_concerns as (
         source_row,
         {{ dbt.bool_or("option_id in ('unaccompanied', 'unaccompanied_children')") }} as has_unaccompanied_concern,
         {{ dbt.bool_or("option_id in ('separated', 'separated_children')") }} as has_separated_concern
-    from {{ ref('int_concerns__unioned') }}
+    from {{ country_rows('int_concerns__unioned') }}
     group by load_id, source_file, source_row
 ),
 

@@ -1,1 +1,2 @@
+{{ config(**by_country()) }}
 {{ union_countries('cases') }}

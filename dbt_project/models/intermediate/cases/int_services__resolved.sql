@@ -1,14 +1,15 @@
 {#- Every staged service row with what became of it. A service embedded in a case row (MMR's
     wide columns, UKR's nested array) shares that row's fate; a service in a separate table belongs
     to the harmonised case with its key, and is quarantined when no case of the export has it. -#}
+{{ config(**by_country()) }}
 with
 
 services as (
-    select * from {{ ref('int_services__unioned') }}
+    select * from {{ country_rows('int_services__unioned') }}
 ),
 
 case_rows as (
-    select * from {{ ref('int_cases__resolved') }}
+    select * from {{ country_rows('int_cases__resolved') }}
 ),
 
 harmonised_by_key as (

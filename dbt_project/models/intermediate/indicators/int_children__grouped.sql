@@ -2,6 +2,7 @@
     their sex and their age group (the S/A breakdowns of indicators.md). An indicator is the
     same aggregate over every group, so it is written once; the analyses beyond the review
     (time to closure, services by concern) take their groups from here too. -#}
+{{ config(**by_country()) }}
 with
 
 children as (
@@ -31,7 +32,7 @@ children as (
             when case_duration_days <= 180 then '91_to_180_days'
             else 'over_180_days'
         end as duration_band
-    from {{ ref('int_cases__resolved') }}
+    from {{ country_rows('int_cases__resolved') }}
     where row_outcome = 'harmonised' and is_in_scope
 ),
 

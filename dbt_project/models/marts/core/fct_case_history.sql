@@ -2,11 +2,12 @@
     (the newest version of the record in each export, as fct_cases takes it from the latest), with
     its status, risk level, care and the concerns and implemented services recorded so far. The
     trajectories behind mart_case_flow; superseded exports are kept here, never overwritten. -#}
+{{ config(**by_country()) }}
 with
 
 versions as (
     select *
-    from {{ ref('int_cases__resolved') }}
+    from {{ country_rows('int_cases__resolved') }}
     where case_key is not null and version_rank = 1
 ),
 
@@ -23,21 +24,21 @@ concerns as (
         concerns.source_file,
         concerns.source_row,
         count(distinct concerns.concern_category) as concern_categories
-    from {{ ref('int_concerns__unioned') }} as concerns
+    from {{ country_rows('int_concerns__unioned') }} as concerns
     where concerns.concern_category <> 'none'
     group by concerns.load_id, concerns.source_file, concerns.source_row
 ),
 
 embedded_services as (
     select load_id, source_file, source_row, count(*) as implemented_services
-    from {{ ref('int_services__unioned') }}
+    from {{ country_rows('int_services__unioned') }}
     where is_embedded_in_case_row and is_implemented
     group by load_id, source_file, source_row
 ),
 
 linked_services as (
     select country_code, export_date, case_link_key, count(*) as implemented_services
-    from {{ ref('int_services__unioned') }}
+    from {{ country_rows('int_services__unioned') }}
     where not is_embedded_in_case_row and is_implemented and case_link_key is not null
     group by country_code, export_date, case_link_key
 )

@@ -1,5 +1,6 @@
 {#- One row per service of a harmonised case (implemented or not); indicators count the
     implemented ones. -#}
+{{ config(**by_country()) }}
 select
     services.service_key,
     services.case_key,
@@ -8,8 +9,8 @@ select
     services.is_implemented,
     services.service_date,
     fct_cases.is_in_scope
-from {{ ref('int_services__resolved') }} as services
-inner join {{ ref('fct_cases') }} as fct_cases
+from {{ country_rows('int_services__resolved') }} as services
+inner join {{ country_rows('fct_cases') }} as fct_cases
     on fct_cases.case_key = services.case_key
     and fct_cases.country_code = services.country_code
 where services.row_outcome = 'harmonised'

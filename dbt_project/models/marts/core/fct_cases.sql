@@ -1,5 +1,6 @@
 {#- One row per child case: the harmonised row of each record in its country's latest complete
     export, with the derived fields and the study's scope (is_in_scope) of int_cases__derived. -#}
+{{ config(**by_country()) }}
 select
     case_key,
     country_code,
@@ -35,5 +36,5 @@ select
     d10_record_id_repeated,
     d11_value_not_as_listed,
     d13_marked_duplicate
-from {{ ref('int_cases__resolved') }}
+from {{ country_rows('int_cases__resolved') }}
 where row_outcome = 'harmonised'

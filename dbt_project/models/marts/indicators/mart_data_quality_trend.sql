@@ -2,7 +2,8 @@
     gaps D1-D13 and the unmapped shares can be followed run after run. A rate "jumps" when it at
     least doubles against the previous build and rises by one percentage point or more (so that
     tiny rates do not flap); the warning test assert_quality_rates_did_not_jump reports it. -#}
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns') }}
+{#- Never refreshed: a full build (--full-refresh) keeps the history. #}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns', full_refresh=false) }}
 
 with
 

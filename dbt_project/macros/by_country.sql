@@ -1,0 +1,68 @@
+{#- Models whose rows each belong to one country (staging, the unioned and resolved rows, the
+    children's groups, the facts) can rebuild only the countries whose exports changed.
+
+    A build for some countries (the landing-zone sensor's run for one export, `cpwh build
+    --countries KEN`) names them in CPWH_REBUILD_COUNTRIES; such a model then deletes those
+    countries' rows and inserts them again from its inputs, and the other countries' rows stay as
+    the last build left them. Every other build is a full refresh (the dbt asset passes
+    --full-refresh, and does so whenever the project, the key or a model changed since the last
+    complete build, see orchestration/transform/incremental.py). The aggregates over all countries
+    (the indicators with ALL, the marts, the reconciliation) are always rebuilt whole.
+
+    An environment variable read only while executing, not a var: a changed var makes dbt parse
+    the whole project again. On Spark these models are plain tables (Parquet has no DELETE). -#}
+
+{#- The config of a model kept by country. -#}
+{% macro by_country() -%}
+    {{ return({
+        'materialized': 'incremental' if target.type == 'duckdb' else 'table',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': "{{ delete_rebuilt_countries() }}",
+    }) }}
+{%- endmacro %}
+
+{#- The countries this build rebuilds, or none when it rebuilds them all (a full build, a model
+    that does not exist yet, a unit test). -#}
+{% macro rebuilt_countries() -%}
+    {%- if execute and model.resource_type == 'model' and is_incremental() -%}
+        {%- set named = env_var('CPWH_REBUILD_COUNTRIES', '') | trim -%}
+        {%- if named -%}
+            {{ return(named.split(',') | map('trim') | list) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- A country list as SQL: ('KEN', 'NGA'). -#}
+{% macro country_list(countries) -%}
+    ({%- for code in countries %}'{{ code | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor -%})
+{%- endmacro %}
+
+{#- Before an incremental insert: the rows of the rebuilt countries go (all rows when none are
+    named, so a hand-run `dbt build` without --full-refresh still gives whole tables). -#}
+{% macro delete_rebuilt_countries() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set countries = rebuilt_countries() -%}
+        delete from {{ this }}
+        {%- if countries is not none %} where country_code in {{ country_list(countries) }}{% endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A model kept by country, read by another: only the rebuilt countries' rows when this build
+    names them. -#}
+{% macro country_rows(model_name) -%}
+    {%- set relation = ref(model_name) -%}
+    {%- set countries = rebuilt_countries() -%}
+    {%- if countries is none -%}
+        {{ relation }}
+    {%- else -%}
+        (select * from {{ relation }} where country_code in {{ country_list(countries) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- True when a country's staging is rebuilt in this build. -#}
+{% macro country_is_rebuilt(country) -%}
+    {%- set countries = rebuilt_countries() -%}
+    {{ return(countries is none or country in countries) }}
+{%- endmacro %}
