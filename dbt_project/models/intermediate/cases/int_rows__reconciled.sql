@@ -1,6 +1,8 @@
 {#- Per country, export and entity: every raw row is harmonised, quarantined, a resolved
     duplicate, or superseded by a later export. `is_balanced` must hold everywhere (tested).
-    MMR's services are columns of its case rows, not rows: they are reconciled with the cases. -#}
+    MMR's services are columns of its case rows, not rows: they are reconciled with the cases.
+    Kept by country (by_country.sql). -#}
+{{ config(**by_country()) }}
 {%- set profiles = country_profiles() -%}
 with
 
@@ -9,11 +11,13 @@ raw_rows as (
     {%- set p = profiles[code] %}
     select '{{ code }}' as country_code, _export_date as export_date, 'case' as entity, count(*) as raw_rows
     from {{ source('raw', p.raw_tables[p.case_tables[0]]) }}
+    {%- if not country_is_rebuilt(code) %} where 1 = 0{% endif %}
     group by _export_date
     {%- if p.services.layout != 'wide' %}
     union all
     select '{{ code }}' as country_code, _export_date as export_date, 'service' as entity, count(*) as raw_rows
     from {{ source('raw', p.raw_tables[p.services.table]) }}
+    {%- if not country_is_rebuilt(code) %} where 1 = 0{% endif %}
     group by _export_date
     {%- endif %}
     {%- if not loop.last %}
@@ -24,10 +28,10 @@ raw_rows as (
 
 outcomes as (
     select country_code, export_date, 'case' as entity, row_outcome
-    from {{ ref('int_cases__resolved') }}
+    from {{ country_rows('int_cases__resolved') }}
     union all
     select country_code, export_date, 'service' as entity, row_outcome
-    from {{ ref('int_services__resolved') }}
+    from {{ country_rows('int_services__resolved') }}
     where service_layout <> 'wide'
 ),
 

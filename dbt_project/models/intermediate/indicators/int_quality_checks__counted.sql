@@ -1,7 +1,8 @@
 {#- Data gaps per country and export, counted: each defect D1-D13 of exports.md with the rows
     it affects and the rows its rule applies to, and the values per coded field that match no
     option of the categorisation. Over every row of the export (not only children in scope),
-    duplicates included. -#}
+    duplicates included. Kept by country (by_country.sql). -#}
+{{ config(**by_country()) }}
 {%- set defects = [
     ('d1', 'closed case without date_closure', 'd1_closed_without_closure_date', 'is_closed'),
     ('d2', 'date_closure on a case that is not closed', 'd2_closure_date_on_open_case', 'not is_closed'),
@@ -25,11 +26,11 @@
 with
 
 cases as (
-    select * from {{ ref('int_cases__resolved') }}
+    select * from {{ country_rows('int_cases__resolved') }}
 ),
 
 services as (
-    select * from {{ ref('int_services__resolved') }}
+    select * from {{ country_rows('int_services__resolved') }}
 ),
 
 latest as (
@@ -82,7 +83,7 @@ checks as (
         'concern options matching no option of the categorisation' as description,
         sum(case when concern_category = 'unmapped' then 1 else 0 end) as affected_rows,
         count(*) as denominator_rows
-    from {{ ref('int_concerns__unioned') }}
+    from {{ country_rows('int_concerns__unioned') }}
     group by country_code, export_date
     union all
     select
