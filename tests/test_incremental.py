@@ -33,7 +33,9 @@ def test_a_run_of_some_countries_rebuilds_them_and_any_country_whose_exports_cha
     assert incremental.rebuilt_countries(["KEN"], tmp_path, database, "duckdb")[0] is None
     countries, state = incremental.rebuilt_countries(None, tmp_path, database, "duckdb")
     assert countries is None and state["loads"]["KEN"] == ["KEN-1"]
-    incremental.finish(state, tmp_path, "duckdb")
+    incremental.finish(state, tmp_path, "duckdb", every_model=False)  # a few models chosen in the UI
+    assert incremental.rebuilt_countries(["KEN"], tmp_path, database, "duckdb")[0] is None
+    incremental.finish(state, tmp_path, "duckdb", every_model=True)
     assert incremental.rebuilt_countries(["KEN"], tmp_path, database, "duckdb")[0] == ["KEN"]
     # All countries, no partition (the UI's second run of "Materialize all"), or Spark: every country.
     assert incremental.rebuilt_countries(list(COUNTRY_CODES), tmp_path, database, "duckdb")[0] is None

@@ -75,7 +75,7 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse
         yield from dbt.cli(build, context=context, target_path=dbt_target_path(home)).stream()
     finally:
         os.environ.pop(incremental.ENVIRONMENT_VARIABLE, None)
-    incremental.finish(state, home, warehouse.engine)
+    incremental.finish(state, home, warehouse.engine, context.selected_asset_keys == context.assets_def.keys)
     if warehouse.engine == "spark":
         tables = attach_spark_tables(warehouse.database, home)
         context.log.info(f"the warehouse reads the {len(tables)} tables Spark built")

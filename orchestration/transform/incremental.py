@@ -9,9 +9,9 @@ write now, so a build rebuilds only some countries when all of these hold:
   ``cpwh build --countries KEN``); a run of every country, or of no partition at all (the second
   run of the UI's "Materialize all"), is a full refresh;
 - the engine is DuckDB (on Spark those models are plain tables);
-- the last dbt build of this home succeeded, from the same dbt project, dbt version and
-  pseudonymisation key (the state file below, removed when a build starts and written when it
-  succeeds);
+- the last dbt build of this home ran every model and succeeded, from the same dbt project, dbt
+  version and pseudonymisation key (the state file below, removed when a build starts and written
+  when such a build succeeds);
 
 and then the rebuilt countries are the run's plus every other country whose loaded exports
 changed since that build (say a run that loaded only raw tables).
@@ -99,9 +99,11 @@ def start(countries: list[str] | None, home: Path, engine: str) -> list[str]:
     return ["--full-refresh"] if engine == "duckdb" and not countries else []
 
 
-def finish(state: dict, home: Path, engine: str) -> None:
-    """After dbt succeeded: record what the build was computed from (DuckDB only)."""
-    if engine != "duckdb":
+def finish(state: dict, home: Path, engine: str, every_model: bool) -> None:
+    """After dbt succeeded: record what the build was computed from (DuckDB only). Only when the
+    build ran every dbt model: a run of a few models (chosen in the UI) leaves the others behind,
+    so the next build of some countries must be a full refresh."""
+    if engine != "duckdb" or not every_model:
         return
     path = state_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
