@@ -1,5 +1,6 @@
 {#- Models whose rows each belong to one country (staging, the unioned and resolved rows, the
-    children's groups, the facts) can rebuild only the countries whose exports changed.
+    reconciliation and the data-quality counts, the children's groups, the facts) can rebuild only
+    the countries whose exports changed.
 
     A build for some countries (the landing-zone sensor's run for one export, `cpwh build
     --countries KEN`) names them in CPWH_REBUILD_COUNTRIES; such a model then deletes those
@@ -7,7 +8,7 @@
     the last build left them. Every other build is a full refresh (the dbt asset passes
     --full-refresh, and does so whenever the project, the key or a model changed since the last
     complete build, see orchestration/transform/incremental.py). The aggregates over all countries
-    (the indicators with ALL, the marts, the reconciliation) are always rebuilt whole.
+    (the indicators with ALL, the analyses, the marts) are always rebuilt whole.
 
     An environment variable read only while executing, not a var: a changed var makes dbt parse
     the whole project again. On Spark these models are plain tables (Parquet has no DELETE). -#}

@@ -1,7 +1,8 @@
 """Which countries a dbt build rebuilds: all of them (a full refresh), or only some.
 
 The models kept by country (``by_country()`` in ``dbt_project/macros/by_country.sql``: staging,
-the unioned and resolved rows, the children's groups, the facts) can rebuild a few countries'
+the unioned and resolved rows, the reconciliation and the data-quality counts, the children's
+groups, the facts) can rebuild a few countries'
 rows and keep the others'. That is only right when the kept rows are what a full build would
 write now, so a build rebuilds only some countries when all of these hold:
 
