@@ -209,6 +209,9 @@ def bench_scale(scale: float, bench: Path, work: Path, repeat: int) -> dict:
         "incremental_country": INCREMENTAL_COUNTRY,
         "incremental_seconds": round(incremental["seconds"], 2) if incremental else None,
         "incremental_share": round(incremental["seconds"] / chosen["seconds"], 2) if incremental else None,
+        "incremental_stages": stage_seconds(home, incremental["started_at"], incremental["seconds"])
+        if incremental
+        else None,
     }
 
 
