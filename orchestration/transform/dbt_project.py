@@ -57,16 +57,21 @@ def dbt_resource(engine: str = "duckdb") -> LocalDbtCliResource:
     return LocalDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(engine), target=engine)
 
 
+def dbt_source_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """Every file dbt reads from the project: its settings, models, macros, seeds and tests."""
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests"):
+        files.extend(p for p in (project_dir / folder).rglob("*") if p.is_file())
+    return files
+
+
 def manifest_is_stale() -> bool:
     """True when the manifest is missing or older than a file dbt parses."""
     manifest = dbt_project.manifest_path
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "seeds", "tests"):
-        sources.extend(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
-    return any(p.stat().st_mtime > built for p in sources)
+    return any(p.stat().st_mtime > built for p in dbt_source_files())
 
 
 def prepare_manifest() -> None:

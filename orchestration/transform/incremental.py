@@ -30,6 +30,7 @@ from dagster_dbt.compat import DBT_PYTHON_VERSION
 from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.paths import DBT_PROJECT_DIR
 from orchestration.pseudonym import key_check, load_key
+from orchestration.transform.dbt_project import dbt_source_files
 from orchestration.warehouse import connect
 
 ENVIRONMENT_VARIABLE = "CPWH_REBUILD_COUNTRIES"  # read by dbt_project/macros/by_country.sql
@@ -44,10 +45,7 @@ def project_fingerprint(home: Path, engine: str) -> str:
     """What the kept rows were computed with: every file dbt reads, dbt's version, the engine and
     the key's check value (a keyed hash of a constant, not the key)."""
     digest = hashlib.sha256(f"{DBT_PYTHON_VERSION}\n{engine}\n{key_check(load_key(home))}\n".encode())
-    files = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "seeds", "tests"):
-        files.extend(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
-    for path in sorted(files):
+    for path in sorted(dbt_source_files(DBT_PROJECT_DIR)):
         digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -76,9 +74,11 @@ def rebuilt_countries(
     run_countries: list[str] | None, home: Path, database: Path, engine: str
 ) -> tuple[list[str] | None, dict]:
     """The countries this build rebuilds (None: all, a full refresh), and the state to record
-    once it succeeds."""
+    once it succeeds (none on Spark, which keeps no rows between builds)."""
+    if engine != "duckdb":
+        return None, {}
     state = {"fingerprint": project_fingerprint(home, engine), "loads": loaded_exports(database)}
-    if engine != "duckdb" or not run_countries or set(COUNTRY_CODES) <= set(run_countries):
+    if not run_countries or set(COUNTRY_CODES) <= set(run_countries):
         return None, state
     try:
         last = json.loads(state_path(home).read_text(encoding="utf-8"))
