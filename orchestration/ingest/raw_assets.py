@@ -22,7 +22,7 @@ from orchestration.ingest.lake import mirror_countries
 from orchestration.ingest.loader import CountryLoadError, ensure_all_raw_tables, load_country, ready_exports
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
 from orchestration.resources import WarehouseResource
-from orchestration.transform.dbt_project import parse_in_background, set_run_id
+from orchestration.transform.dbt_project import set_run_id, start_warm_dbt, stop_docs
 
 country_partitions = StaticPartitionsDefinition(list(COUNTRY_CODES))
 LEDGER_TABLES = {
@@ -96,10 +96,11 @@ EXPORTS_SPEC = AssetSpec(
 def country_exports(context: AssetExecutionContext, warehouse: WarehouseResource):
     # Which exports this run loads is fixed now: an export landing while it runs waits for the next run.
     countries = list(context.partition_keys)
+    stop_docs(Path(warehouse.home))  # a docs command left by a failed run in this process reads the warehouse
     selection = context.run.asset_selection  # empty or None: the whole job
     if not selection or any(key.path[0] != "raw" for key in selection):
-        set_run_id(context.run_id)  # as the dbt step will: its parse then finds nothing changed
-        parse_in_background(Path(warehouse.home), warehouse.engine)  # dbt's parse, while the exports load
+        set_run_id(context.run_id)  # as the dbt step will: the parse that follows sees the same
+        start_warm_dbt(Path(warehouse.home), warehouse.engine)  # dbt imports and parses while the exports load
     ensure_all_raw_tables(warehouse.database, [get_profile(code) for code in COUNTRY_CODES])
     folders = {code: ready_exports(warehouse.landing_path, code) for code in countries}
     loads = []

@@ -11,7 +11,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.publish.publication import published_path
 from orchestration.publish.publish_assets import published_marts
 from orchestration.resources import WarehouseResource
-from orchestration.transform.dbt_project import dbt_target_path
+from orchestration.transform.dbt_project import DOCS_COMMAND, await_docs, dbt_target_path
 
 
 @asset(
@@ -45,12 +45,12 @@ def dbt_docs(warehouse: WarehouseResource, dbt: DbtCliResource) -> MaterializeRe
     home = Path(warehouse.home)
     # The catalog reads the warehouse of this home (dbt's profile finds it through CPWH_HOME); the
     # build's own target folder holds the parsed project, so nothing is parsed or compiled again.
-    invocation = dbt.cli(
-        ["--no-send-anonymous-usage-stats", "docs", "generate", "--static", "--no-compile"],
-        target_path=dbt_target_path(home),
-    )
-    invocation.wait()
-    page = Path(invocation.target_path) / "static_index.html"
+    # In a build, the command started when dbt had built (dbt_project.docs_in_background).
+    target = await_docs(home)
+    if target is None:
+        invocation = dbt.cli(DOCS_COMMAND, target_path=dbt_target_path(home))
+        target = Path(invocation.wait().target_path)
+    page = target / "static_index.html"
     out = home / "reports" / "dbt_docs.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{os.getpid()}")

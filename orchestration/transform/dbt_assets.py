@@ -15,7 +15,14 @@ from orchestration.ingest.raw_assets import country_partitions
 from orchestration.quality import suites
 from orchestration.resources import WarehouseResource
 from orchestration.transform import incremental
-from orchestration.transform.dbt_project import await_parse, dbt_project, dbt_target_path, set_run_id
+from orchestration.transform.dbt_project import (
+    dbt_project,
+    dbt_target_path,
+    docs_in_background,
+    set_run_id,
+    stop_docs,
+    warm_dbt,
+)
 from orchestration.transform.spark_output import attach_spark_tables, detach_spark_tables
 
 if not dbt_project.manifest_path.exists():
@@ -36,6 +43,9 @@ class WarehouseTranslator(DagsterDbtTranslator):
             return spec.merge_attributes(kinds={"great_expectations"})
         return spec
 
+
+# The docs page (orchestration/report/report_assets.py), whose dbt command starts when dbt has built.
+DOCS_PAGE = AssetKey(["published", "dbt_docs"])
 
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
@@ -60,6 +70,7 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse
     if warehouse.engine == "duckdb" and warehouse.database.exists():
         detach_spark_tables(warehouse.database)
     home = Path(warehouse.home)
+    stop_docs(home)  # a docs command left by a failed run in this process would hold the warehouse
     # A run of some countries rebuilds only theirs in the models kept by country (incremental.py).
     countries, state = incremental.rebuilt_countries(
         run_countries(context.run.tags), home, warehouse.database, warehouse.engine
@@ -69,13 +80,16 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse
         if countries
         else "dbt rebuilds every country"
     )
-    await_parse(home)  # started while the exports loaded
     try:
         build += incremental.start(countries, home, warehouse.engine)
-        yield from dbt.cli(build, context=context, target_path=dbt_target_path(home)).stream()
+        with warm_dbt(home, dbt) as warm:  # started while the exports loaded
+            yield from warm.cli(build, context=context, target_path=dbt_target_path(home)).stream()
     finally:
         os.environ.pop(incremental.ENVIRONMENT_VARIABLE, None)
     incremental.finish(state, home, warehouse.engine, context.selected_asset_keys == context.assets_def.keys)
+    selection = context.run.asset_selection  # empty or None: the whole job
+    if warehouse.engine == "duckdb" and (not selection or DOCS_PAGE in selection):
+        docs_in_background(home)  # reads the warehouse beside the checks; the docs page asset awaits it
     if warehouse.engine == "spark":
         tables = attach_spark_tables(warehouse.database, home)
         context.log.info(f"the warehouse reads the {len(tables)} tables Spark built")

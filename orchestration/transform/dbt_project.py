@@ -2,10 +2,16 @@
 time (``make`` runs ``dagster-dbt project prepare-and-package --file orchestration/transform/dbt_project.py``,
 ``cpwh build`` prepares it when missing or older than the dbt files), never when code is imported."""
 
+import atexit
 import fcntl
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -93,8 +99,51 @@ def dbt_target_path(home: Path) -> Path:
     return Path(home) / "dbt" / "target"
 
 
-# Background parses, by home: started while the exports load, awaited before dbt builds.
-_parses: dict[Path, threading.Thread] = {}
+# dbt commands running beside this process's other work, by (command, home): started by one step,
+# awaited by a later one.
+_background: dict[tuple[str, Path], "_BackgroundCommand"] = {}
+
+
+class _BackgroundCommand:
+    """A dbt command whose output a thread of this process reads (an unread pipe would stall dbt)."""
+
+    def __init__(self, args: list[str], home: Path, engine: str, environment: dict[str, str]):
+        saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)  # dagster-dbt passes this process's environment to dbt's
+        try:
+            self.invocation = dbt_resource(engine).cli(args, target_path=dbt_target_path(home))
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        self.error: Exception | None = None
+        self.thread = threading.Thread(target=self._wait, name=f"dbt-{args[0]}", daemon=True)
+        self.thread.start()
+
+    def _wait(self) -> None:
+        try:
+            self.invocation.wait()
+        except Exception as error:  # dbt failed: raised where the command is awaited
+            self.error = error
+
+    def stop(self) -> None:
+        if self.invocation.process.poll() is None:
+            self.invocation.process.terminate()
+        self.thread.join()
+
+
+@atexit.register
+def _stop_background() -> None:
+    """A run that failed before awaiting a command (or before its dbt step) leaves it running: it is
+    stopped when this process ends (a docs page of a failed run is never published, and its read lock
+    would hold up the next build)."""
+    for command in list(_background.values()):
+        command.stop()
+    _background.clear()
+    for home in list(_warm):
+        stop_warm_dbt(home)
 
 
 def set_run_id(run_id: str) -> None:
@@ -104,30 +153,116 @@ def set_run_id(run_id: str) -> None:
     os.environ["CPWH_RUN_ID"] = run_id
 
 
-def parse_in_background(home: Path, engine: str) -> None:
-    """Start ``dbt parse`` into the home's target folder while this process does other work.
+class _WarmDbt:
+    """A warm dbt process for one home (``warm_dbt.py``): it parses the project now and runs the
+    build's command when the dbt step sends it."""
+
+    def __init__(self, home: Path, engine: str):
+        from orchestration.transform import warm_dbt
+
+        self.folder = Path(tempfile.mkdtemp(prefix="cpwh-dbt-"))  # owner-only: the socket, the exit code
+        self.socket = str(self.folder / "dbt.sock")  # short: a socket's path has at most 107 bytes
+        target = dbt_target_path(home)
+        target.mkdir(parents=True, exist_ok=True)
+        environment = {
+            **os.environ,
+            warm_dbt.SERVE_VARIABLE: self.socket,
+            # What dagster-dbt gives a dbt process: its parse reads and writes the home's target folder.
+            "DBT_TARGET_PATH": str(target),
+            "DBT_LOG_PATH": str(target),
+            "DBT_PROFILES_DIR": str(dbt_project.profiles_dir),
+            "DBT_PROJECT_DIR": str(dbt_project.project_dir),
+            "DBT_LOG_FORMAT": "json",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "orchestration.transform.warm_dbt", "parse", "--quiet", "--target", engine],
+            env=environment,
+            cwd=dbt_project.project_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_warm: dict[Path, _WarmDbt] = {}
+
+
+def start_warm_dbt(home: Path, engine: str) -> None:
+    """Start the home's warm dbt process (DuckDB only: Spark's dbt lives in another environment) while
+    the exports load. Its parse opens no database, so the loader's writer lock is no obstacle.
 
     dbt cannot reuse the prepared project's parse in a new home: the profile's warehouse path is part
     of what its partial parsing compares, so the first build of a home parses the whole project
-    (about 3 s). Parsed while the exports load, the build finds its parse done. Only when the home has
-    no parse newer than the project's (a new home, or a changed project); only on DuckDB, the engine
-    whose parse needs no other environment. ``dbt parse`` opens no database, so the loader's writer
-    lock does not stand in its way."""
-    target = dbt_target_path(home)
-    parsed = target / "partial_parse.msgpack"
-    if engine != "duckdb" or home in _parses:
-        return
-    if parsed.exists() and parsed.stat().st_mtime >= dbt_project.manifest_path.stat().st_mtime:
-        return
-    invocation = dbt_resource(engine).cli(["parse", "--quiet"], target_path=target, raise_on_error=False)
-    thread = threading.Thread(target=invocation.wait, name="dbt-parse", daemon=True)
-    thread.start()
-    _parses[home] = thread
+    (about 3 s); that too happens while the exports load."""
+    stop_warm_dbt(home)
+    if engine == "duckdb":
+        _warm[home] = _WarmDbt(home, engine)
 
 
-def await_parse(home: Path) -> None:
-    """Wait for the home's background parse, if one runs (whatever its outcome: a failed parse only
-    means that the build parses for itself, and reports any error)."""
-    thread = _parses.pop(home, None)
-    if thread is not None:
-        thread.join()
+def stop_warm_dbt(home: Path) -> None:
+    warm = _warm.pop(home, None)
+    if warm is not None:
+        warm.stop()
+
+
+@contextmanager
+def warm_dbt(home: Path, dbt: DbtCliResource) -> Iterator[DbtCliResource]:
+    """The dbt resource for the build's command: the warm process's relay when one was started for the
+    home (it falls back to ``dbt``'s executable by itself), else ``dbt``. The warm process is stopped
+    when the command has ended, whatever its outcome."""
+    warm = _warm.get(home)
+    if warm is None or warm.process.poll() is not None:
+        stop_warm_dbt(home)
+        yield dbt
+        return
+    from orchestration.transform import warm_dbt as relay
+
+    relayed = {relay.SOCKET_VARIABLE: warm.socket, relay.FALLBACK_VARIABLE: dbt.dbt_executable}
+    os.environ.update(relayed)  # read by the relay, which dagster-dbt starts with this environment
+    try:
+        yield LocalDbtCliResource(project_dir=dbt_project, dbt_executable=relay.__file__, target=dbt.target)
+    finally:
+        for name in relayed:
+            os.environ.pop(name, None)
+        stop_warm_dbt(home)
+
+
+DOCS_COMMAND = ["--no-send-anonymous-usage-stats", "docs", "generate", "--static", "--no-compile"]
+
+
+def docs_in_background(home: Path) -> None:
+    """Start ``dbt docs generate`` (the catalog of the warehouse as the build left it) while the
+    checks and the publication run: a read-only dbt process (``read_only.py``), about 2-3 s of dbt
+    that no longer adds to a build. DuckDB only (Spark's catalog is its metastore, one session at a
+    time). The docs page asset awaits it (``await_docs``)."""
+    stop_docs(home)
+    from orchestration.transform.read_only import READ_ONLY_VARIABLE
+
+    _background["docs", home] = _BackgroundCommand(DOCS_COMMAND, home, "duckdb", {READ_ONLY_VARIABLE: "1"})
+
+
+def await_docs(home: Path) -> Path | None:
+    """The target folder of the home's background ``dbt docs generate`` once it has finished (its
+    error raised), or None when none was started."""
+    command = _background.pop(("docs", home), None)
+    if command is None:
+        return None
+    command.thread.join()
+    if command.error is not None:
+        raise command.error
+    return Path(command.invocation.target_path)
+
+
+def stop_docs(home: Path) -> None:
+    """Stop the home's background docs command, if one is left from a failed run: the build that
+    starts now writes the warehouse."""
+    command = _background.pop(("docs", home), None)
+    if command is not None:
+        command.stop()

@@ -1,0 +1,141 @@
+"""The dbt processes of a build: the warm process that parses while the exports load and runs the
+build's command (orchestration/transform/warm_dbt.py), its relay, and the read-only docs command."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from orchestration.paths import DBT_PROJECT_DIR
+from orchestration.transform import warm_dbt
+from orchestration.transform.dbt_project import DBT_EXECUTABLE
+from orchestration.transform.read_only import READ_ONLY_VARIABLE, Plugin
+
+RELAY = Path(warm_dbt.__file__)
+
+
+def _relay(args: list[str], **environment: str) -> subprocess.CompletedProcess:
+    """The relay as dagster-dbt runs it: the file itself as the executable."""
+    env = {**os.environ, **environment}
+    return subprocess.run([str(RELAY), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_relay_runs_the_real_dbt_when_no_warm_process_answers(tmp_path):
+    run = _relay(
+        ["--version"],
+        **{warm_dbt.SOCKET_VARIABLE: str(tmp_path / "nobody.sock"), warm_dbt.FALLBACK_VARIABLE: DBT_EXECUTABLE},
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Core:" in run.stdout
+
+
+def _fake_warm_process(path: str, output: bytes, exit_code: int | None, received: list) -> threading.Thread:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def serve():
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rb") as reader:
+            received.append(json.loads(reader.readline()))
+            connection.sendall(output)
+            if exit_code is not None:
+                Path(path + warm_dbt.EXIT_SUFFIX).write_text(str(exit_code))
+        listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_relay_copies_the_output_and_exit_code_of_the_warm_process(tmp_path):
+    path = str(tmp_path / "w.sock")
+    received = []
+    thread = _fake_warm_process(path, b'{"line": 1}\n{"line": 2}\n', 1, received)
+    run = _relay(
+        ["build", "--select", "x"],
+        **{warm_dbt.SOCKET_VARIABLE: path, warm_dbt.FALLBACK_VARIABLE: "/nonexistent", "CPWH_PROBE": "seen"},
+    )
+    thread.join(10)
+    assert run.returncode == 1
+    assert run.stdout == '{"line": 1}\n{"line": 2}\n'
+    request = received[0]
+    assert request["args"] == ["build", "--select", "x"]
+    assert request["env"]["CPWH_PROBE"] == "seen"
+    assert warm_dbt.SOCKET_VARIABLE not in request["env"]  # the relay's own settings stay with it
+
+
+def test_relay_fails_when_the_warm_process_ends_without_an_exit_code(tmp_path):
+    path = str(tmp_path / "w.sock")
+    thread = _fake_warm_process(path, b"partial\n", None, [])
+    run = _relay(["build"], **{warm_dbt.SOCKET_VARIABLE: path, warm_dbt.FALLBACK_VARIABLE: "/nonexistent"})
+    thread.join(10)
+    assert run.returncode == 2
+    assert "ended without finishing the command" in run.stderr
+
+
+def test_warm_process_parses_then_runs_the_relayed_command(tmp_path):
+    """A real warm process: it parses the project, then runs the relayed command in the same process
+    with that parse (dbt's log shows one process id for both)."""
+    home, target, path = tmp_path / "home", tmp_path / "target", str(tmp_path / "w.sock")
+    environment = {
+        **os.environ,
+        "CPWH_HOME": str(home),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_LOG_FORMAT": "json",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.transform.warm_dbt", "parse", "--quiet", "--target", "duckdb"],
+        env={**environment, warm_dbt.SERVE_VARIABLE: path},
+        cwd=DBT_PROJECT_DIR,
+    )
+    try:
+        deadline = time.monotonic() + 30  # the socket exists before the parse starts
+        while not os.path.exists(path) and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        relayed = subprocess.run(
+            [str(RELAY), "ls", "--resource-type", "seed", "--output", "name", "--target", "duckdb"],
+            env={**environment, warm_dbt.SOCKET_VARIABLE: path, warm_dbt.FALLBACK_VARIABLE: "/nonexistent"},
+            cwd=DBT_PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert relayed.returncode == 0, relayed.stdout[-2000:] + relayed.stderr[-2000:]
+    names = {json.loads(line)["info"]["msg"] for line in relayed.stdout.splitlines() if line.startswith("{")}
+    assert {"categorisation", "closure_outcomes", "indicator_registry"} <= names
+    log = [json.loads(line)["info"] for line in (target / "dbt.log").read_text().splitlines()]
+    assert {entry["pid"] for entry in log} == {server.pid}
+    assert any("parse" in entry["msg"] and "succeeded" in entry["msg"] for entry in log)
+
+
+def test_a_build_runs_dbt_in_the_warm_process(built_home):
+    """The build's dbt command ran in the process that parsed during the load: no dbt started after it."""
+    home, _, _ = built_home
+    log = [json.loads(line)["info"] for line in (home / "dbt" / "target" / "dbt.log").read_text().splitlines()]
+    parse = next(e for e in log if e["msg"].startswith("Command `cli parse` succeeded"))
+    build = next(e for e in log if e["msg"].startswith("Finished running"))
+    assert parse["pid"] == build["pid"]
+
+
+def test_read_only_plugin_opens_the_warehouse_read_only_only_when_asked(monkeypatch):
+    plugin = Plugin.__new__(Plugin)  # update_connection_config needs no plugin configuration
+    config = {}
+    monkeypatch.delenv(READ_ONLY_VARIABLE, raising=False)
+    plugin.update_connection_config(None, config)
+    assert config == {}
+    monkeypatch.setenv(READ_ONLY_VARIABLE, "1")
+    plugin.update_connection_config(None, config)
+    assert config == {"access_mode": "READ_ONLY"}
