@@ -2,8 +2,8 @@
 
 The key comes from ``CPWH_PSEUDONYM_KEY``; without it, a random key is created once in
 ``$CPWH_HOME/pseudonym.key`` (owner-only permissions) and reused, so pseudonyms are stable across
-runs. The key is never logged. ``Plugin`` registers ``cpwh_pseudonym(country, id)`` on dbt-duckdb
-connections (profiles.yml ``plugins``), so the SQL that replaces ids lives in dbt. The Parquet raw
+runs. The key is never logged. A dbt-duckdb plugin (``transform/dbt_plugins/pseudonym.py``) registers
+``cpwh_pseudonym(country, id)`` on dbt's connections, so the SQL that replaces ids lives in dbt. The Parquet raw
 layer for Spark (``ingest/lake.py``) registers the same function where it writes the raw rows, so
 both engines give the same pseudonyms and Spark never holds the key.
 """
@@ -15,8 +15,6 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-
-from dbt.adapters.duckdb.plugins import BasePlugin
 
 KEY_ENVIRONMENT_VARIABLE = "CPWH_PSEUDONYM_KEY"
 KEY_FILE_NAME = "pseudonym.key"
@@ -80,14 +78,3 @@ def register(conn, key: bytes) -> None:
         f"unhex('{outer.hex()}') || unhex(sha256(unhex('{inner.hex()}')"
         " || encode(country || ':' || trim(record_id, $whitespace$" + PYTHON_WHITESPACE + "$whitespace$)))))"
     )
-
-
-class Plugin(BasePlugin):
-    def initialize(self, plugin_config: dict) -> None:
-        self.key = load_key()
-
-    def configure_connection(self, conn) -> None:
-        register(conn, self.key)
-
-    def configure_cursor(self, cursor) -> None:
-        register(cursor, self.key)

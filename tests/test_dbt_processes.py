@@ -12,8 +12,9 @@ from pathlib import Path
 
 from orchestration.paths import DBT_PROJECT_DIR
 from orchestration.transform import warm_dbt
+from orchestration.transform.dbt_plugins import READ_ONLY_VARIABLE
+from orchestration.transform.dbt_plugins.read_only import Plugin
 from orchestration.transform.dbt_project import DBT_EXECUTABLE
-from orchestration.transform.read_only import READ_ONLY_VARIABLE, Plugin
 
 RELAY = Path(warm_dbt.__file__)
 

@@ -19,6 +19,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from orchestration.paths import DBT_PROJECT_DIR, REPO_ROOT
+from orchestration.transform.dbt_plugins import READ_ONLY_VARIABLE
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # this environment's dbt, activated or not
@@ -239,12 +240,10 @@ DOCS_COMMAND = ["--no-send-anonymous-usage-stats", "docs", "generate", "--static
 
 def docs_in_background(home: Path) -> None:
     """Start ``dbt docs generate`` (the catalog of the warehouse as the build left it) while the
-    checks and the publication run: a read-only dbt process (``read_only.py``), about 2-3 s of dbt
+    checks and the publication run: a read-only dbt process (``dbt_plugins/read_only.py``), about 2-3 s of dbt
     that no longer adds to a build. DuckDB only (Spark's catalog is its metastore, one session at a
     time). The docs page asset awaits it (``await_docs``)."""
     stop_docs(home)
-    from orchestration.transform.read_only import READ_ONLY_VARIABLE
-
     _background["docs", home] = _BackgroundCommand(DOCS_COMMAND, home, "duckdb", {READ_ONLY_VARIABLE: "1"})
 
 

@@ -1,5 +1,4 @@
-"""A dbt-duckdb plugin (profiles.yml ``plugins``): a dbt process started with ``CPWH_DBT_READ_ONLY=1``
-opens the warehouse read-only.
+"""A dbt process started with ``CPWH_DBT_READ_ONLY=1`` opens the warehouse read-only.
 
 ``dbt docs generate`` only reads the warehouse (its catalog), so it runs beside the checks and the
 publication, which read it too; DuckDB lets processes share a file when none of them writes. Set in
@@ -9,7 +8,7 @@ import os
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-READ_ONLY_VARIABLE = "CPWH_DBT_READ_ONLY"
+from orchestration.transform.dbt_plugins import READ_ONLY_VARIABLE
 
 
 class Plugin(BasePlugin):
