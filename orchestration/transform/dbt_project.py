@@ -154,6 +154,9 @@ def set_run_id(run_id: str) -> None:
     os.environ["CPWH_RUN_ID"] = run_id
 
 
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
 class _WarmDbt:
     """A warm dbt process for one home (``warm_dbt.py``): it parses the project now and runs the
     build's command when the dbt step sends it."""
@@ -165,6 +168,11 @@ class _WarmDbt:
         self.socket = str(self.folder / "dbt.sock")  # short: a socket's path has at most 107 bytes
         target = dbt_target_path(home)
         target.mkdir(parents=True, exist_ok=True)
+        # As dagster-dbt does for a new target folder: start from the prepared project's parse, which
+        # dbt reuses when the profile is the same (a home whose path the project was prepared with).
+        prepared, parsed = dbt_project.manifest_path.with_name(PARTIAL_PARSE), target / PARTIAL_PARSE
+        if prepared.exists() and not parsed.exists():
+            shutil.copyfile(prepared, parsed)
         environment = {
             **os.environ,
             warm_dbt.SERVE_VARIABLE: self.socket,
