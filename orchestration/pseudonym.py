@@ -2,7 +2,7 @@
 
 The key comes from ``CPWH_PSEUDONYM_KEY``; without it, a random key is created once in
 ``$CPWH_HOME/pseudonym.key`` (owner-only permissions) and reused, so pseudonyms are stable across
-runs. The key is never logged. A dbt-duckdb plugin (``transform/dbt_plugins/pseudonym.py``) registers
+runs. The key is never logged. A dbt-duckdb plugin (``transform/dbt_plugins/cpwh_pseudonym.py``) registers
 ``cpwh_pseudonym(country, id)`` on dbt's connections, so the SQL that replaces ids lives in dbt. The Parquet raw
 layer for Spark (``ingest/lake.py``) registers the same function where it writes the raw rows, so
 both engines give the same pseudonyms and Spark never holds the key.
