@@ -207,9 +207,9 @@ def start_warm_dbt(home: Path, engine: str) -> None:
     """Start the home's warm dbt process (DuckDB only: Spark's dbt lives in another environment) while
     the exports load. Its parse opens no database, so the loader's writer lock is no obstacle.
 
-    dbt cannot reuse the prepared project's parse in a new home: the profile's warehouse path is part
-    of what its partial parsing compares, so the first build of a home parses the whole project
-    (about 3 s); that too happens while the exports load."""
+    dbt reuses the prepared project's parse only in a home whose path the project was prepared with:
+    the profile's warehouse path is part of what its partial parsing compares, so the first build of
+    another home parses the whole project (about 3 s); that too happens while the exports load."""
     stop_warm_dbt(home)
     if engine == "duckdb":
         _warm[home] = _WarmDbt(home, engine)
