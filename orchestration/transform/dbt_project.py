@@ -100,25 +100,28 @@ def dbt_target_path(home: Path) -> Path:
     return Path(home) / "dbt" / "target"
 
 
-# dbt commands running beside this process's other work, by (command, home): started by one step,
-# awaited by a later one.
-_background: dict[tuple[str, Path], "_BackgroundCommand"] = {}
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """These variables set in this process's environment, which dagster-dbt passes to the dbt process
+    it starts (its ``cli`` starts the process before it returns), and then restored."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class _BackgroundCommand:
     """A dbt command whose output a thread of this process reads (an unread pipe would stall dbt)."""
 
     def __init__(self, args: list[str], home: Path, engine: str, environment: dict[str, str]):
-        saved = {name: os.environ.get(name) for name in environment}
-        os.environ.update(environment)  # dagster-dbt passes this process's environment to dbt's
-        try:
+        with _environment(environment):
             self.invocation = dbt_resource(engine).cli(args, target_path=dbt_target_path(home))
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
         self.error: Exception | None = None
         self.thread = threading.Thread(target=self._wait, name=f"dbt-{args[0]}", daemon=True)
         self.thread.start()
@@ -140,9 +143,8 @@ def _stop_background() -> None:
     """A run that failed before awaiting a command (or before its dbt step) leaves it running: it is
     stopped when this process ends (a docs page of a failed run is never published, and its read lock
     would hold up the next build)."""
-    for command in list(_background.values()):
-        command.stop()
-    _background.clear()
+    for home in list(_docs):
+        stop_docs(home)
     for home in list(_warm):
         stop_warm_dbt(home)
 
@@ -234,15 +236,15 @@ def warm_dbt(home: Path, dbt: DbtCliResource) -> Iterator[DbtCliResource]:
     from orchestration.transform import warm_dbt as relay
 
     relayed = {relay.SOCKET_VARIABLE: warm.socket, relay.FALLBACK_VARIABLE: dbt.dbt_executable}
-    os.environ.update(relayed)  # read by the relay, which dagster-dbt starts with this environment
     try:
-        yield LocalDbtCliResource(project_dir=dbt_project, dbt_executable=relay.__file__, target=dbt.target)
+        with _environment(relayed):  # read by the relay
+            yield LocalDbtCliResource(project_dir=dbt_project, dbt_executable=relay.__file__, target=dbt.target)
     finally:
-        for name in relayed:
-            os.environ.pop(name, None)
         stop_warm_dbt(home)
 
 
+# Background docs commands, by home: started when dbt has built, awaited by the docs page asset.
+_docs: dict[Path, _BackgroundCommand] = {}
 DOCS_COMMAND = ["--no-send-anonymous-usage-stats", "docs", "generate", "--static", "--no-compile"]
 
 
@@ -252,13 +254,13 @@ def docs_in_background(home: Path) -> None:
     that no longer adds to a build. DuckDB only (Spark's catalog is its metastore, one session at a
     time). The docs page asset awaits it (``await_docs``)."""
     stop_docs(home)
-    _background["docs", home] = _BackgroundCommand(DOCS_COMMAND, home, "duckdb", {READ_ONLY_VARIABLE: "1"})
+    _docs[home] = _BackgroundCommand(DOCS_COMMAND, home, "duckdb", {READ_ONLY_VARIABLE: "1"})
 
 
 def await_docs(home: Path) -> Path | None:
     """The target folder of the home's background ``dbt docs generate`` once it has finished (its
     error raised), or None when none was started."""
-    command = _background.pop(("docs", home), None)
+    command = _docs.pop(home, None)
     if command is None:
         return None
     command.thread.join()
@@ -270,6 +272,6 @@ def await_docs(home: Path) -> Path | None:
 def stop_docs(home: Path) -> None:
     """Stop the home's background docs command, if one is left from a failed run: the build that
     starts now writes the warehouse."""
-    command = _background.pop(("docs", home), None)
+    command = _docs.pop(home, None)
     if command is not None:
         command.stop()
