@@ -115,6 +115,7 @@ def test_warm_process_parses_then_runs_the_relayed_command(tmp_path):
         if server.poll() is None:
             server.kill()
     assert relayed.returncode == 0, relayed.stdout[-2000:] + relayed.stderr[-2000:]
+    assert not os.path.exists(path) and not os.path.exists(path + warm_dbt.EXIT_SUFFIX)  # nothing left behind
     names = {json.loads(line)["info"]["msg"] for line in relayed.stdout.splitlines() if line.startswith("{")}
     assert {"categorisation", "closure_outcomes", "indicator_registry"} <= names
     log = [json.loads(line)["info"] for line in (target / "dbt.log").read_text().splitlines()]
@@ -122,9 +123,49 @@ def test_warm_process_parses_then_runs_the_relayed_command(tmp_path):
     assert any("parse" in entry["msg"] and "succeeded" in entry["msg"] for entry in log)
 
 
+STARTER = f"""
+import os, subprocess, sys, time
+subprocess.Popen(sys.argv[1:], env={{**os.environ, "{warm_dbt.SERVE_VARIABLE}": os.environ["SOCKET"]}})
+time.sleep(600)
+"""
+
+
+def test_a_warm_process_whose_starter_was_killed_removes_its_folder(tmp_path):
+    """A build killed while the exports load (a crash, a cancelled run) leaves no socket folder:
+    the warm process sees its starter gone, ends and removes what it made."""
+    folder = tmp_path / "private"
+    folder.mkdir()
+    environment = {
+        **os.environ,
+        "SOCKET": str(folder / "dbt.sock"),
+        "CPWH_HOME": str(tmp_path / "home"),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "target"),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    serve = [sys.executable, "-m", "orchestration.transform.warm_dbt", "parse", "--quiet", "--target", "duckdb"]
+    starter = subprocess.Popen([sys.executable, "-c", STARTER, *serve], env=environment, cwd=DBT_PROJECT_DIR)
+    try:
+        deadline = time.monotonic() + 30
+        while not (folder / "dbt.sock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (folder / "dbt.sock").exists()
+    finally:
+        starter.kill()
+        starter.wait()
+    deadline = time.monotonic() + 60  # the parse ends, then the warm process looks for its starter
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not folder.exists()
+
+
 def test_a_build_runs_dbt_in_the_warm_process(built_home):
-    """The build's dbt command ran in the process that parsed during the load: no dbt started after it."""
+    """The build's dbt command ran in the process that parsed during the load: no dbt started after it.
+    That process was left to end by itself, so the warehouse is whole in its file (DuckDB's last
+    checkpoint as dbt exits): no write-ahead log is left beside it."""
     home, _, _ = built_home
+    assert not (home / "warehouse.duckdb.wal").exists()
     log = [json.loads(line)["info"] for line in (home / "dbt" / "target" / "dbt.log").read_text().splitlines()]
     parse = next(e for e in log if e["msg"].startswith("Command `cli parse` succeeded"))
     build = next(e for e in log if e["msg"].startswith("Finished running"))

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
 
@@ -157,6 +157,7 @@ def set_run_id(run_id: str) -> None:
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"
+EXIT_SECONDS = 600  # how long a warm process that has run its command may take to end (its last checkpoint)
 
 
 class _WarmDbt:
@@ -196,6 +197,14 @@ class _WarmDbt:
         )
 
     def stop(self) -> None:
+        """A warm process that has run its command (its socket is gone) ends by itself: it is left to,
+        because DuckDB writes the warehouse's last checkpoint as dbt's process exits (terminated
+        there, it left the last models in the write-ahead log, and a copy of the warehouse file alone
+        without them). One still waiting, or still running a command (a cancelled step), is
+        terminated."""
+        if not os.path.exists(self.socket):
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=EXIT_SECONDS)
         if self.process.poll() is None:
             self.process.terminate()
         self.process.wait()

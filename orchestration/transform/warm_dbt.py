@@ -15,7 +15,10 @@ The relay needs nothing but the standard library (it may run under any Python 3)
 process answers, it runs the real dbt instead (``CPWH_WARM_DBT_FALLBACK``), so a build never depends
 on the warm process being there. A warm process serves one command and ends; it ends too when the
 process that started it ends, or after ``IDLE_SECONDS`` without a command. The environment it
-receives (the pseudonym key among it) goes through the socket only, never to a file.
+receives (the pseudonym key among it) goes through the socket only, never to a file. Whichever way
+it ends, it leaves nothing in its folder: it removes the socket, the relay removes the exit code
+once read, and then the warm process removes the folder (which its starter removes too, when it
+lives to stop it).
 """
 
 import json
@@ -24,25 +27,36 @@ import socket
 import sys
 import time
 import traceback
+from contextlib import suppress
 
 SERVE_VARIABLE = "CPWH_WARM_DBT_SERVE"  # the socket a warm process listens on (set when one starts)
 SOCKET_VARIABLE = "CPWH_WARM_DBT_SOCKET"  # the socket the relay hands the command to
 FALLBACK_VARIABLE = "CPWH_WARM_DBT_FALLBACK"  # the real dbt, when no warm process answers
 IDLE_SECONDS = 6 * 3600  # a scale-100 load takes minutes; a warm process left behind ends by itself
 EXIT_SUFFIX = ".exit"  # beside the socket: dbt's exit code, written before the output ends
+READ_SECONDS = 30  # how long a warm process waits for the relay to read the exit code
 
 
 def serve(path: str, parse_args: list[str]) -> int:
     """Listen on ``path``, parse the project, run the one command the relay sends."""
+    starter = os.getppid()  # before the parse: the starter may be gone by the time it ends
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)  # before parsing: a relay that comes early waits in the backlog
     listener.listen(1)
+    try:
+        return _serve(listener, path, parse_args, starter)
+    finally:
+        listener.close()
+        _clean_up(path)
+
+
+def _serve(listener: socket.socket, path: str, parse_args: list[str], starter: int) -> int:
     from dbt.cli.main import dbtRunner
 
     parsed = dbtRunner().invoke(parse_args)
     # A failed parse leaves no manifest: the command then parses for itself and reports the error.
     manifest = parsed.result if parsed.success else None
-    connection = _accept(listener)
+    connection = _accept(listener, starter)
     if connection is None:
         return 0
     with connection, connection.makefile("rb") as reader:
@@ -62,16 +76,34 @@ def serve(path: str, parse_args: list[str]) -> int:
             code = 2
         sys.stdout.flush()
         sys.stderr.flush()
+        os.unlink(path)  # before the exit code: a starter that finds no socket knows the command has ended
         with open(path + EXIT_SUFFIX, "w", encoding="utf-8") as handle:
             handle.write(str(code))
+        # The output ends here, not when this process does: the relay reads the exit code meanwhile.
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+        os.close(quiet)
     return code
 
 
-def _accept(listener: socket.socket) -> socket.socket | None:
+def _clean_up(path: str) -> None:
+    """Remove the socket, and the private folder once the relay has read the exit code (it removes
+    the file): a warm process whose starter was killed leaves no folder behind."""
+    with suppress(OSError):
+        os.unlink(path)
+    exit_code, deadline = path + EXIT_SUFFIX, time.monotonic() + READ_SECONDS
+    while os.path.exists(exit_code) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with suppress(OSError):  # only if empty
+        os.rmdir(os.path.dirname(path))
+
+
+def _accept(listener: socket.socket, starter: int) -> socket.socket | None:
     """The relay's connection; None when the starting process has ended or nobody came in time."""
-    parent, deadline = os.getppid(), time.monotonic() + IDLE_SECONDS
+    deadline = time.monotonic() + IDLE_SECONDS
     listener.settimeout(2)
-    while time.monotonic() < deadline and os.getppid() == parent:
+    while time.monotonic() < deadline and os.getppid() == starter:
         try:
             connection, _ = listener.accept()
         except TimeoutError:
@@ -103,7 +135,9 @@ def relay(args: list[str]) -> int:
             out.flush()
     try:
         with open(path + EXIT_SUFFIX, encoding="utf-8") as handle:
-            return int(handle.read())
+            code = int(handle.read())
+        os.unlink(path + EXIT_SUFFIX)
+        return code
     except (OSError, ValueError):
         print(f"the warm dbt process at {path} ended without finishing the command", file=sys.stderr)
         return 2
