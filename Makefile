@@ -57,9 +57,11 @@ lint: setup
 	$(BIN)/ruff format --check orchestration synthetic tests
 
 # `make test`: every test but the slow ones (each builds a home of its own to test recovery,
-# concurrency, the UI or deployment); `make test-slow` runs those, and CI runs both.
+# concurrency, the UI or deployment); `make test-slow` runs those, and CI runs both. Each test file
+# runs on one worker (`--dist loadfile`), so a home that a file's tests share is built once; the
+# homes of several files are built once for both workers (`built_once` in tests/conftest.py).
 test: lint $(REF_VENV)/.installed
-	CPWH_REFERENCE_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow"
+	CPWH_REFERENCE_PYTHON=$(CURDIR)/$(REF_VENV)/bin/python $(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
 
 test-slow: setup $(SPARK_VENV)/.installed
 	CPWH_SPARK_DBT=$(CURDIR)/$(SPARK_VENV)/bin/dbt $(BIN)/python -m pytest -n 2 -q -m slow

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,14 +73,36 @@ def headless_chromium(uri: str, profile: Path, *options: str) -> subprocess.Comp
     )
 
 
-@pytest.fixture(scope="session")
-def built_home(tmp_path_factory):
-    """Every defect at 4 %, scale 0.04, built end to end by `cpwh build`: (home, generator results, connection)."""
-    home = tmp_path_factory.mktemp("built")
+def built_once(tmp_path_factory, name: str, build) -> tuple[Path, object]:
+    """A home every xdist worker shares, built by the first that asks while the others wait
+    (pytest-xdist's documented way to run a session fixture once): (home, what ``build`` returned,
+    kept as a pickle for the other workers). A build costs about 35 s whatever the scale; the tests
+    that use such a home only read it, or copy it first."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's
+    home, kept = root / name, root / f"{name}.pickle"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not kept.exists():
+            shutil.rmtree(home, ignore_errors=True)
+            kept.write_bytes(pickle.dumps(build(home)))
+    return home, pickle.loads(kept.read_bytes())
+
+
+def _build_with_every_defect(home: Path) -> dict:
     rates = {code: 0.04 for code in DEFECT_CODES}
     results = generate_exports(home / "landing", scale=0.04, seed=17, defects=rates, keep_truth=True)
     run = cpwh(["build"], home)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    return results
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory):
+    """Every defect at 4 %, scale 0.04, built end to end by `cpwh build`, once for all workers:
+    (home, generator results, connection)."""
+    home, results = built_once(tmp_path_factory, "built", _build_with_every_defect)
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     con.create_function(
         "cpwh_pseudonym", lambda c, i: pseudonym(KEY.encode(), c, i.strip()), ["VARCHAR", "VARCHAR"], "VARCHAR"

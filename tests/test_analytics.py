@@ -20,8 +20,6 @@ import pytest
 from orchestration.publish.publication import PUBLISHED_TABLES
 from tests.conftest import ROOT, cpwh, headless_chromium
 
-pytestmark = pytest.mark.xdist_group("history")  # one worker builds the six-export home
-
 DAYS_PER_MONTH = 30.4375
 SURVIVAL_MONTHS = [1, 3, 6, 12]
 

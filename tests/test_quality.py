@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -14,7 +15,6 @@ from dagster import DagsterInstance
 
 from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.quality.suites import load_suites, read_batch, run_suite
-from synthetic import generate_exports
 from tests.conftest import EXPORT, cpwh
 
 
@@ -97,11 +97,10 @@ def _digest(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def published_home(tmp_path_factory):
-    """Built and published once; the tests below break it in turn (the order in this file)."""
-    home = tmp_path_factory.mktemp("quality")
-    generate_exports(home / "landing", scale=0.01, seed=41)
-    assert cpwh(["build"], home).returncode == 0
+def published_home(built_home, tmp_path_factory):
+    """A copy of the built and published home; the tests below break it in turn (the order in this file)."""
+    home = tmp_path_factory.mktemp("quality") / "home"
+    shutil.copytree(built_home[0], home, ignore=shutil.ignore_patterns(".writer.lock"))
     return home
 
 
