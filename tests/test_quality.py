@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -51,6 +52,50 @@ def test_validating_country_by_country_gives_the_outcome_of_the_whole_batch(buil
         )
         assert grouped.unexpected_percent == pytest.approx(single.unexpected_percent, abs=1e-9)
         assert set(grouped.rates_by) == set(COUNTRY_CODES)
+
+
+def test_a_validation_reuses_only_the_results_of_unchanged_countries(built_home, tmp_path, monkeypatch):
+    """The build's checks keep each country's results with a fingerprint of its rows: validating
+    again validates nothing when nothing changed, only the changed country when one did, everything
+    when the suite changed, and always gives what validating every country gives."""
+    from orchestration.quality import suites as module
+
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_home[0] / "warehouse.duckdb", database)
+    suite = next(s for s in load_suites() if s.name == "intermediate__int_cases__derived")
+    memo = tmp_path / "memo" / f"{suite.name}.json"
+    validated = []
+    real = module._validate
+    monkeypatch.setattr(module, "_validate", lambda frame, s: validated.append(len(frame)) or real(frame, s))
+
+    def outcomes(suite_):
+        return [o.__dict__ for o in module.validate(database, suite_, memo)]
+
+    def everything(suite_):
+        return [o.__dict__ for o in run_suite(suite_, read_batch(database, suite_))]
+
+    first = outcomes(suite)
+    assert len(validated) == len(COUNTRY_CODES) and memo.exists()
+    validated.clear()
+    assert outcomes(suite) == first and validated == []
+    assert first == everything(suite)
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "update intermediate.int_cases__derived set displacement_category = 'martian'"
+            " where case_key = (select min(case_key) from intermediate.int_cases__derived where country_code = 'NGA')"
+        )
+    validated.clear()
+    changed = outcomes(suite)
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert validated == [len(module._group_frame(con, suite, "NGA"))]
+    check = next(o for o in changed if o["check"] == "displacement_category_in_seed")
+    assert not check["passed"] and check["unexpected_count"] == 1 and check["rates_by"]["NGA"] > 0
+    validated.clear()
+    assert changed == everything(suite)
+    validated.clear()
+    reordered = replace(suite, expectations=(*suite.expectations[1:], suite.expectations[0]))
+    outcomes(reordered)
+    assert len(validated) == len(COUNTRY_CODES)
 
 
 def _records(home):

@@ -5,17 +5,23 @@ A suite is data: its ``meta`` names the Dagster asset it guards, the SQL that se
 optionally a column to report rates by (``by``: per country). Each expectation's ``meta`` says
 why it exists, its check name and its severity: ``blocking`` (a contract or integrity failure:
 publication stops) or ``warning`` (a known data gap of real exports, tracked per country).
+
+A suite validated by group (``by``) keeps each group's results with a fingerprint of the group's
+rows (``validate``): the next validation of the same suite reuses them for a group whose rows are
+the same, and validates only the groups that changed (a new export of one country).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +61,19 @@ class Outcome:
     unexpected_percent: float = 0.0
     rates_by: dict[str, float] = field(default_factory=dict)
     sample_keys: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class GroupResult:
+    """One group's validation against one expectation: what a suite's outcome sums over groups."""
+
+    passed: bool
+    element_count: int
+    unexpected_count: int
+    missing_count: int
+    unexpected_percent: float
+    sample_keys: list[str]
     error: str | None = None
 
 
@@ -138,14 +157,21 @@ def read_batch(database: Path, suite: Suite) -> Iterator[tuple[object, pd.DataFr
         if not suite.by:
             yield None, _categorical(con.execute(suite.query).df(), suite.key)
             return
-        rows, by = f"select * from ({suite.query}) as batch", quote_identifier(suite.by)
-        groups = [g for (g,) in con.execute(f"select distinct {by} from ({rows}) order by 1").fetchall()]
+        by = quote_identifier(suite.by)
+        distinct = f"select distinct {by} from ({suite.query}) as batch order by 1"
+        groups = [g for (g,) in con.execute(distinct).fetchall()]
         if not groups:  # an empty table is validated too (and passes or fails as GX says)
-            yield None, con.execute(f"{rows} where false").df()
+            yield None, con.execute(f"select * from ({suite.query}) as batch where false").df()
         for group in groups:
-            yield group, _categorical(con.execute(f"{rows} where {by} is not distinct from ?", [group]).df(), suite.key)
+            yield group, _group_frame(con, suite, group)
     finally:
         con.close()
+
+
+def _group_frame(con, suite: Suite, group: object) -> pd.DataFrame:
+    by = quote_identifier(suite.by)
+    rows = f"select * from ({suite.query}) as batch where {by} is not distinct from ?"
+    return _categorical(con.execute(rows, [group]).df(), suite.key)
 
 
 def _categorical(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
@@ -187,30 +213,123 @@ def run_suite(suite: Suite, batches: Iterable[tuple[object, pd.DataFrame]]) -> l
     unexpected values is kept (``rates_by``). A suite with ``by`` must be decidable group by group:
     its expectations are row rules, or uniqueness of a key that includes the group (the case key
     is a pseudonym of country and record id)."""
+    return _combine(suite, ((group, _group_results(suite, frame)) for group, frame in batches))
+
+
+def _group_results(suite: Suite, frame: pd.DataFrame) -> dict[str, GroupResult]:
+    results = {}
+    for check, result in _by_check(_validate(frame, suite)).items():
+        counts = result.result
+        results[check] = GroupResult(
+            passed=bool(result.success),
+            element_count=int(counts.get("element_count") or 0),
+            unexpected_count=int(counts.get("unexpected_count") or 0),
+            missing_count=int(counts.get("missing_count") or 0),
+            unexpected_percent=round(float(counts.get("unexpected_percent") or 0.0), 3),
+            sample_keys=_sample_keys(result, frame, suite.key),
+            error=_exception_message(result.exception_info or {}),
+        )
+    return results
+
+
+def _combine(suite: Suite, groups: Iterable[tuple[object, dict[str, GroupResult]]]) -> list[Outcome]:
     outcomes = {
         meta["check"]: Outcome(check=meta["check"], severity=meta["severity"], passed=True, why=meta["why"])
         for meta in suite.checks
     }
     nonmissing = dict.fromkeys(outcomes, 0)
-    for group, frame in batches:
-        for check, result in _by_check(_validate(frame, suite)).items():
-            outcome, counts = outcomes[check], result.result
-            outcome.passed = outcome.passed and bool(result.success)
-            elements, unexpected = int(counts.get("element_count") or 0), int(counts.get("unexpected_count") or 0)
-            outcome.element_count += elements
-            outcome.unexpected_count += unexpected
-            nonmissing[check] += elements - int(counts.get("missing_count") or 0)
-            outcome.sample_keys = (outcome.sample_keys + _sample_keys(result, frame, suite.key))[:SAMPLE_KEYS]
-            error = _exception_message(result.exception_info or {})
-            if error:
-                outcome.passed, outcome.error = False, outcome.error or error
+    for group, results in groups:
+        for check, result in results.items():
+            outcome = outcomes[check]
+            outcome.passed = outcome.passed and result.passed and not result.error
+            outcome.element_count += result.element_count
+            outcome.unexpected_count += result.unexpected_count
+            nonmissing[check] += result.element_count - result.missing_count
+            outcome.sample_keys = (outcome.sample_keys + result.sample_keys)[:SAMPLE_KEYS]
+            outcome.error = outcome.error or result.error
             if group is not None:
-                outcome.rates_by[str(group)] = round(float(counts.get("unexpected_percent") or 0.0), 3)
+                outcome.rates_by[str(group)] = result.unexpected_percent
     for check, outcome in outcomes.items():
         # GX's unexpected_percent: among the values that are not missing (all values for null checks).
         if nonmissing[check]:
             outcome.unexpected_percent = 100.0 * outcome.unexpected_count / nonmissing[check]
     return list(outcomes.values())
+
+
+MEMO_FORMAT = 1  # raised when what a memo holds changes
+
+
+def memo_path(home: Path, suite: Suite) -> Path:
+    """Where a suite's results by group are kept between validations."""
+    return Path(home) / "checks" / f"{suite.name}.json"
+
+
+def validate(database: Path, suite: Suite, memo: Path | None = None) -> list[Outcome]:
+    """The suite's outcomes, as ``run_suite`` over ``read_batch`` gives them. With ``memo`` and a
+    suite validated by group, each group's rows are fingerprinted first (their number and the sum of
+    DuckDB's 64-bit hash of each whole row, one query): a group whose fingerprint is the one the memo
+    holds for the same suite (its expectations and query, GX's and DuckDB's versions) takes its
+    results from there, the others are validated, and the memo is written again. Reusing a result is
+    not checking less: the same rows under the same expectations give the same result. A group
+    whose validation raised an error is not kept."""
+    if memo is None or not suite.by:
+        return run_suite(suite, read_batch(database, suite))
+    digest = _suite_digest(suite)
+    kept = _read_memo(memo, digest)
+    con = connect(database, read_only=True)
+    try:
+        by = quote_identifier(suite.by)
+        # hash(row): the alias as a struct of the whole row (an unlikely name, never a column's)
+        fingerprints = con.execute(
+            f"select {by}, count(*), sum(hash(fingerprinted)::hugeint)"
+            f" from ({suite.query}) as fingerprinted group by 1 order by 1"
+        ).fetchall()
+        if not fingerprints:  # an empty table: validated as one empty batch
+            return run_suite(suite, read_batch(database, suite))
+        groups = []
+        for group, count, total in fingerprints:
+            fingerprint = f"{count}:{total}"
+            known = kept.get(json.dumps(group, default=str))
+            if known and known["fingerprint"] == fingerprint:
+                results = {check: GroupResult(**result) for check, result in known["results"].items()}
+            else:
+                results = _group_results(suite, _group_frame(con, suite, group))
+            groups.append((group, fingerprint, results))
+    finally:
+        con.close()
+    _write_memo(memo, digest, groups)
+    return _combine(suite, ((group, results) for group, _, results in groups))
+
+
+def _suite_digest(suite: Suite) -> str:
+    what = {
+        "format": MEMO_FORMAT,
+        "suite": [suite.query, suite.expectations, suite.key, suite.by],
+        "versions": [version("great-expectations"), version("duckdb")],
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _read_memo(memo: Path, digest: str) -> dict[str, dict]:
+    try:
+        document = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if document.get("digest") != digest:
+        return {}
+    return {json.dumps(entry["group"], default=str): entry for entry in document.get("groups", [])}
+
+
+def _write_memo(memo: Path, digest: str, groups: list[tuple[object, str, dict[str, GroupResult]]]) -> None:
+    entries = [
+        {"group": group, "fingerprint": fingerprint, "results": {c: asdict(r) for c, r in results.items()}}
+        for group, fingerprint, results in groups
+        if not any(r.error for r in results.values())
+    ]
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    written = memo.with_suffix(".tmp")
+    written.write_text(json.dumps({"digest": digest, "groups": entries}, default=str), encoding="utf-8")
+    written.replace(memo)
 
 
 def write_quality_page(home: Path, suite: Suite, outcomes: list[Outcome]) -> Path:
