@@ -12,3 +12,4 @@ inner join {{ country_rows('int_cases__resolved') }} as cases
     and cases.source_row = concerns.source_row
 where cases.row_outcome = 'harmonised'
     and concerns.concern_category <> 'none'
+{{ in_country_order() }}

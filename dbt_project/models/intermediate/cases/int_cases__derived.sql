@@ -101,3 +101,4 @@ select
 from aged
 left join closure_outcomes
     on closure_outcomes.closure_category = coalesce(aged.closure_reason_category, 'missing')
+{{ in_country_order() }}

@@ -61,3 +61,4 @@ left join uasc_concerns
     on uasc_concerns.load_id = ranked.load_id
     and uasc_concerns.source_file = ranked.source_file
     and uasc_concerns.source_row = ranked.source_row
+{{ in_country_order() }}

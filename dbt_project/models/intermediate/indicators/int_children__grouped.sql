@@ -47,3 +47,4 @@ union all
 select countries.*, 'sex' as dimension, sex_group as dimension_value from countries
 union all
 select countries.*, 'age_group' as dimension, age_group as dimension_value from countries
+{{ in_country_order() }}

@@ -10,3 +10,4 @@ from {{ country_rows('int_case_concerns__distinct') }} as concerns
 inner join {{ country_rows('fct_cases') }} as fct_cases
     on fct_cases.case_key = concerns.case_key
     and fct_cases.country_code = concerns.country_code
+{{ in_country_order() }}

@@ -76,3 +76,4 @@ left join linked_services
     on linked_services.country_code = versions.country_code
     and linked_services.export_date = versions.export_date
     and linked_services.case_link_key = versions.case_link_key
+{{ in_country_order() }}

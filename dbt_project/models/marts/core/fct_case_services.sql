@@ -14,3 +14,4 @@ inner join {{ country_rows('fct_cases') }} as fct_cases
     on fct_cases.case_key = services.case_key
     and fct_cases.country_code = services.country_code
 where services.row_outcome = 'harmonised'
+{{ in_country_order() }}

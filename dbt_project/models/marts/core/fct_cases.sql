@@ -38,3 +38,4 @@ select
     d13_marked_duplicate
 from {{ country_rows('int_cases__resolved') }}
 where row_outcome = 'harmonised'
+{{ in_country_order() }}
