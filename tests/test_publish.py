@@ -15,7 +15,6 @@ import duckdb
 import pytest
 
 from orchestration.publish.publication import PUBLISHED_TABLES, PublishError, publish
-from synthetic import generate_exports
 from tests.conftest import cpwh, headless_chromium
 
 READER = textwrap.dedent(
@@ -39,11 +38,10 @@ READER = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def small_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("publish")
-    generate_exports(home / "landing", scale=0.01, seed=31)
-    run = cpwh(["build"], home)
-    assert run.returncode == 0, run.stderr[-3000:]
+def home_copy(built_home, tmp_path_factory):
+    """A copy of the shared built home: the tests below write its report, rebuild it or hold its lock."""
+    home = tmp_path_factory.mktemp("publish") / "home"
+    shutil.copytree(built_home[0], home, ignore=shutil.ignore_patterns(".writer.lock"))
     return home
 
 
@@ -52,8 +50,8 @@ def _digest(path) -> str:
 
 
 @pytest.mark.slow
-def test_readers_never_see_a_half_written_file(small_home, tmp_path):
-    published, stop = small_home / "published/marts.duckdb", tmp_path / "stop"
+def test_readers_never_see_a_half_written_file(home_copy, tmp_path):
+    published, stop = home_copy / "published/marts.duckdb", tmp_path / "stop"
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(published), str(stop), ",".join(PUBLISHED_TABLES)],
         stdout=subprocess.PIPE,
@@ -62,7 +60,7 @@ def test_readers_never_see_a_half_written_file(small_home, tmp_path):
     )
     time.sleep(2)
     for _ in range(2):
-        assert cpwh(["build"], small_home).returncode == 0
+        assert cpwh(["build"], home_copy).returncode == 0
     time.sleep(1)
     stop.touch()
     out, err = reader.communicate(timeout=120)
@@ -72,25 +70,25 @@ def test_readers_never_see_a_half_written_file(small_home, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_failed_build_leaves_the_published_file(small_home):
-    published = small_home / "published/marts.duckdb"
+def test_a_failed_build_leaves_the_published_file(home_copy):
+    published = home_copy / "published/marts.duckdb"
     before = _digest(published)
-    holder = duckdb.connect(str(small_home / "warehouse.duckdb"))  # another writer holds the warehouse
+    holder = duckdb.connect(str(home_copy / "warehouse.duckdb"))  # another writer holds the warehouse
     try:
-        run = cpwh(["build"], small_home, CPWH_LOCK_WAIT_SECONDS="1")
+        run = cpwh(["build"], home_copy, CPWH_LOCK_WAIT_SECONDS="1")
     finally:
         holder.close()
     assert run.returncode == 1
     assert _digest(published) == before
 
 
-def test_publish_refuses_a_warehouse_that_does_not_reconcile(small_home, tmp_path):
+def test_publish_refuses_a_warehouse_that_does_not_reconcile(home_copy, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(small_home / "warehouse.duckdb", warehouse)
+    shutil.copy(home_copy / "warehouse.duckdb", warehouse)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("update intermediate.int_rows__reconciled set is_balanced = false where country_code = 'MMR'")
     (tmp_path / "published").mkdir()
-    shutil.copy(small_home / "published/marts.duckdb", tmp_path / "published/marts.duckdb")
+    shutil.copy(home_copy / "published/marts.duckdb", tmp_path / "published/marts.duckdb")
     before = _digest(tmp_path / "published/marts.duckdb")
     with pytest.raises(PublishError, match="reconcile"):
         publish(warehouse, tmp_path)
@@ -98,10 +96,10 @@ def test_publish_refuses_a_warehouse_that_does_not_reconcile(small_home, tmp_pat
     assert sorted(p.name for p in (tmp_path / "published").iterdir()) == ["marts.duckdb"]
 
 
-def test_report_is_self_contained(small_home):
-    run = cpwh(["report"], small_home)
+def test_report_is_self_contained(home_copy):
+    run = cpwh(["report"], home_copy)
     assert run.returncode == 0, run.stderr
-    page = (small_home / "reports/report.html").read_text(encoding="utf-8")
+    page = (home_copy / "reports/report.html").read_text(encoding="utf-8")
     for section in (
         "findings, recomputed",
         "Sex differences",
@@ -116,11 +114,11 @@ def test_report_is_self_contained(small_home):
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
-def test_report_renders_offline_in_headless_chromium(small_home, tmp_path):
-    assert cpwh(["report"], small_home).returncode == 0
+def test_report_renders_offline_in_headless_chromium(home_copy, tmp_path):
+    assert cpwh(["report"], home_copy).returncode == 0
     screenshot = tmp_path / "report.png"
     headless_chromium(
-        (small_home / "reports/report.html").as_uri(),
+        (home_copy / "reports/report.html").as_uri(),
         tmp_path / "profile",
         "--disable-quic",
         "--disable-component-update",
@@ -131,17 +129,17 @@ def test_report_renders_offline_in_headless_chromium(small_home, tmp_path):
     assert screenshot.stat().st_size > 50_000, "a page with tables and charts, not a blank one"
 
 
-def test_cli_reads_the_published_marts(small_home):
+def test_cli_reads_the_published_marts(home_copy):
     run = cpwh(
-        ["sql", "select count(*) as n from mart_indicators where country_code = 'ALL'", "--format", "json"], small_home
+        ["sql", "select count(*) as n from mart_indicators where country_code = 'ALL'", "--format", "json"], home_copy
     )
     assert run.returncode == 0 and '"n":' in run.stdout
-    assert cpwh(["sql", "select * from fct_cases"], small_home).returncode == 1, "no record-level table published"
-    dq = cpwh(["dq"], small_home)
+    assert cpwh(["sql", "select * from fct_cases"], home_copy).returncode == 1, "no record-level table published"
+    dq = cpwh(["dq"], home_copy)
     assert dq.returncode == 0 and "D13" in dq.stdout and "NGA" in dq.stdout
 
 
-def test_publish_refuses_a_copy_that_shows_small_cells(small_home, tmp_path, monkeypatch):
+def test_publish_refuses_a_copy_that_shows_small_cells(home_copy, tmp_path, monkeypatch):
     import orchestration.publish.publication as publishing
 
     leaky = dict(publishing.PUBLISHED_TABLES)
@@ -150,15 +148,15 @@ def test_publish_refuses_a_copy_that_shows_small_cells(small_home, tmp_path, mon
     )
     monkeypatch.setattr(publishing, "PUBLISHED_TABLES", leaky)
     (tmp_path / "published").mkdir()
-    shutil.copy(small_home / "published/marts.duckdb", tmp_path / "published/marts.duckdb")
+    shutil.copy(home_copy / "published/marts.duckdb", tmp_path / "published/marts.duckdb")
     before = _digest(tmp_path / "published/marts.duckdb")
     with pytest.raises(PublishError, match="suppressed_values_hidden"):
-        publish(small_home / "warehouse.duckdb", tmp_path)
+        publish(home_copy / "warehouse.duckdb", tmp_path)
     assert _digest(tmp_path / "published/marts.duckdb") == before
 
 
-def test_each_build_writes_the_dbt_docs_as_one_offline_page(small_home, tmp_path):
-    page = (small_home / "reports/dbt_docs.html").read_text(encoding="utf-8")
+def test_each_build_writes_the_dbt_docs_as_one_offline_page(home_copy, tmp_path):
+    page = (home_copy / "reports/dbt_docs.html").read_text(encoding="utf-8")
     markup = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
     fetched = re.findall(r"""(?:src|href)\s*=\s*["'](?:https?:)?//[^"']*""", markup)
     assert not fetched, f"the page would fetch {fetched[:3]}"
@@ -171,7 +169,7 @@ def test_each_build_writes_the_dbt_docs_as_one_offline_page(small_home, tmp_path
     # Rendered with the network off, the page shows the mart with its enforced contract (the app
     # builds it from the manifest and catalog embedded in the page; the scripts are left out here).
     dom = headless_chromium(
-        (small_home / "reports/dbt_docs.html").as_uri() + "#!/model/model.cpwh.mart_indicators",
+        (home_copy / "reports/dbt_docs.html").as_uri() + "#!/model/model.cpwh.mart_indicators",
         tmp_path / "profile",
         "--proxy-server=127.0.0.1:9",
         "--virtual-time-budget=10000",
