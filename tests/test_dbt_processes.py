@@ -14,7 +14,7 @@ from orchestration.paths import DBT_PROJECT_DIR
 from orchestration.transform import warm_dbt
 from orchestration.transform.dbt_plugins import READ_ONLY_VARIABLE
 from orchestration.transform.dbt_plugins.read_only import Plugin
-from orchestration.transform.dbt_project import DBT_EXECUTABLE
+from orchestration.transform.dbt_project import DBT_EXECUTABLE, _WarmDbt
 
 RELAY = Path(warm_dbt.__file__)
 
@@ -158,6 +158,17 @@ def test_a_warm_process_whose_starter_was_killed_removes_its_folder(tmp_path):
     while folder.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not folder.exists()
+
+
+def test_a_warm_process_sent_no_command_is_stopped_at_once(tmp_path, monkeypatch):
+    """A run that fails before its dbt step stops the warm process it started (at exit): at once,
+    even before the process has made its socket, and with its folder."""
+    monkeypatch.setenv("CPWH_HOME", str(tmp_path / "home"))
+    warm = _WarmDbt(tmp_path / "home", "duckdb")
+    started = time.monotonic()
+    warm.stop()
+    assert time.monotonic() - started < 30
+    assert warm.process.returncode is not None and not warm.folder.exists()
 
 
 def test_a_build_runs_dbt_in_the_warm_process(built_home):

@@ -188,6 +188,7 @@ class _WarmDbt:
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "PYTHONUNBUFFERED": "1",
         }
+        self.relayed = False  # set when the build's command goes to it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "orchestration.transform.warm_dbt", "parse", "--quiet", "--target", engine],
             env=environment,
@@ -197,12 +198,12 @@ class _WarmDbt:
         )
 
     def stop(self) -> None:
-        """A warm process that has run its command (its socket is gone) ends by itself: it is left to,
-        because DuckDB writes the warehouse's last checkpoint as dbt's process exits (terminated
-        there, it left the last models in the write-ahead log, and a copy of the warehouse file alone
-        without them). One still waiting, or still running a command (a cancelled step), is
-        terminated."""
-        if not os.path.exists(self.socket):
+        """A warm process that has run the command relayed to it (its socket is then gone) ends by
+        itself: it is left to, because DuckDB writes the warehouse's last checkpoint as dbt's
+        process exits (terminated there, it left the last models in the write-ahead log, and a copy
+        of the warehouse file alone without them). One that was sent no command, or is still
+        running it (a cancelled step), is terminated."""
+        if self.relayed and not os.path.exists(self.socket):
             with suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=EXIT_SECONDS)
         if self.process.poll() is None:
@@ -245,6 +246,7 @@ def warm_dbt(home: Path, dbt: DbtCliResource) -> Iterator[DbtCliResource]:
     from orchestration.transform import warm_dbt as relay
 
     relayed = {relay.SOCKET_VARIABLE: warm.socket, relay.FALLBACK_VARIABLE: dbt.dbt_executable}
+    warm.relayed = True
     try:
         with _environment(relayed):  # read by the relay
             yield LocalDbtCliResource(project_dir=dbt_project, dbt_executable=relay.__file__, target=dbt.target)

@@ -76,7 +76,8 @@ def _serve(listener: socket.socket, path: str, parse_args: list[str], starter: i
             code = 2
         sys.stdout.flush()
         sys.stderr.flush()
-        os.unlink(path)  # before the exit code: a starter that finds no socket knows the command has ended
+        with suppress(OSError):  # before the exit code: a starter that finds no socket knows the command ended
+            os.unlink(path)
         with open(path + EXIT_SUFFIX, "w", encoding="utf-8") as handle:
             handle.write(str(code))
         # The output ends here, not when this process does: the relay reads the exit code meanwhile.
