@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cached_property
@@ -157,6 +158,7 @@ def set_run_id(run_id: str) -> None:
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"
+WARM_PREFIX = "cpwh-dbt-"  # a warm process's private folder in the temporary directory
 EXIT_SECONDS = 600  # how long a warm process that has run its command may take to end (its last checkpoint)
 
 
@@ -167,7 +169,7 @@ class _WarmDbt:
     def __init__(self, home: Path, engine: str):
         from orchestration.transform import warm_dbt
 
-        self.folder = Path(tempfile.mkdtemp(prefix="cpwh-dbt-"))  # owner-only: the socket, the exit code
+        self.folder = Path(tempfile.mkdtemp(prefix=WARM_PREFIX))  # owner-only: the socket, the exit code
         self.socket = str(self.folder / "dbt.sock")  # short: a socket's path has at most 107 bytes
         target = dbt_target_path(home)
         target.mkdir(parents=True, exist_ok=True)
@@ -224,7 +226,22 @@ def start_warm_dbt(home: Path, engine: str) -> None:
     another home parses the whole project (about 3 s); that too happens while the exports load."""
     stop_warm_dbt(home)
     if engine == "duckdb":
+        _sweep_left_folders()
         _warm[home] = _WarmDbt(home, engine)
+
+
+LEFT_AFTER_SECONDS = 24 * 3600  # far beyond a warm process's life (IDLE_SECONDS, then its command)
+
+
+def _sweep_left_folders() -> None:
+    """Remove the folders of warm processes killed with their whole build (SIGKILL to the process
+    group: neither could clean up), once they are a day old. Never a live one's: a warm process ends
+    within hours, and connecting to its socket to ask would take its one command."""
+    cutoff = time.time() - LEFT_AFTER_SECONDS
+    for folder in Path(tempfile.gettempdir()).glob(f"{WARM_PREFIX}*"):
+        with suppress(OSError):
+            if folder.is_dir() and folder.stat().st_uid == os.getuid() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder)
 
 
 def stop_warm_dbt(home: Path) -> None:
