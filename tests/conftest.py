@@ -90,6 +90,14 @@ def built_once(tmp_path_factory, name: str, build) -> tuple[Path, object]:
     return home, pickle.loads(kept.read_bytes())
 
 
+def copy_of_home(home: Path, folder: Path) -> Path:
+    """A copy of a built home in ``folder``, for a test that writes into it (a shared home is only
+    read). Its writer lock stays behind: the copy's builds take a lock of their own."""
+    copy = folder / "home"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns(".writer.lock"))
+    return copy
+
+
 def _build_with_every_defect(home: Path) -> dict:
     rates = {code: 0.04 for code in DEFECT_CODES}
     results = generate_exports(home / "landing", scale=0.04, seed=17, defects=rates, keep_truth=True)

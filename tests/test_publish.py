@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from orchestration.publish.publication import PUBLISHED_TABLES, PublishError, publish
-from tests.conftest import cpwh, headless_chromium
+from tests.conftest import copy_of_home, cpwh, headless_chromium
 
 READER = textwrap.dedent(
     """
@@ -40,9 +40,7 @@ READER = textwrap.dedent(
 @pytest.fixture(scope="module")
 def home_copy(built_home, tmp_path_factory):
     """A copy of the shared built home: the tests below write its report, rebuild it or hold its lock."""
-    home = tmp_path_factory.mktemp("publish") / "home"
-    shutil.copytree(built_home[0], home, ignore=shutil.ignore_patterns(".writer.lock"))
-    return home
+    return copy_of_home(built_home[0], tmp_path_factory.mktemp("publish"))
 
 
 def _digest(path) -> str:

@@ -16,7 +16,7 @@ from dagster import DagsterInstance
 
 from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.quality.suites import load_suites, read_batch, run_suite
-from tests.conftest import EXPORT, cpwh
+from tests.conftest import EXPORT, copy_of_home, cpwh
 
 
 def test_every_expectation_says_why_and_how_severe():
@@ -144,9 +144,7 @@ def _digest(path) -> str:
 @pytest.fixture(scope="module")
 def published_home(built_home, tmp_path_factory):
     """A copy of the built and published home; the tests below break it in turn (the order in this file)."""
-    home = tmp_path_factory.mktemp("quality") / "home"
-    shutil.copytree(built_home[0], home, ignore=shutil.ignore_patterns(".writer.lock"))
-    return home
+    return copy_of_home(built_home[0], tmp_path_factory.mktemp("quality"))
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import pytest
 from orchestration.ingest.loader import CountryLoadError, load_country
 from orchestration.ingest.profiles import get_profile
 from orchestration.quality.suites import load_suites, read_batch, run_suite
-from tests.conftest import KEY, cpwh, synthetic_exports
+from tests.conftest import KEY, copy_of_home, cpwh, synthetic_exports
 
 EXPORT = "2023-12-31"
 
@@ -341,8 +341,7 @@ def _published_rows(path: Path, skip=("publication", "mart_data_quality_trend"))
 # are built again; no read fails or sees a mixture, and the new publication equals the old one exactly.
 @pytest.mark.slow
 def test_readers_during_a_rebuild_and_the_rebuild_is_identical(built_home, tmp_path):
-    home = tmp_path / "home"
-    shutil.copytree(built_home[0], home, ignore=shutil.ignore_patterns(".writer.lock"))
+    home = copy_of_home(built_home[0], tmp_path)
     published = home / "published" / "marts.duckdb"
     before = _published_rows(published)
     script, stop = tmp_path / "reader.py", tmp_path / "stop"
