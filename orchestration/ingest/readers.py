@@ -218,19 +218,18 @@ def _cell_text(value: object) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.timedelta):  # a cell formatted as a duration: read as the date-time of its serial
-        return _date_text(_serial_moment(value / dt.timedelta(days=1)))
+        return _date_text(_serial_moment(value))
     return str(value)
 
 
 def _header_text(value: object) -> str:
-    if isinstance(value, dt.timedelta):
-        value = _calamine_moment(_serial_moment(value / dt.timedelta(days=1)))
-    return str(value)
+    return str(_calamine_moment(_serial_moment(value)) if isinstance(value, dt.timedelta) else value)
 
 
 # Excel counts days from 1900-01-01 as day 1 and, keeping Lotus's error, holds 1900-02-29 as day 60:
 # calamine places days below 60 from 1899-12-31 and the others from 1899-12-30, as here.
-def _serial_moment(days: float) -> dt.datetime:
+def _serial_moment(duration: dt.timedelta) -> dt.datetime:
+    days = duration / dt.timedelta(days=1)
     return dt.datetime(1899, 12, 31 if days < 60 else 30) + dt.timedelta(milliseconds=round(days * 86_400_000))
 
 
@@ -293,8 +292,7 @@ WHOLE_SHEET_BYTES = 2 << 30
 
 
 def read_xlsx(file: Path, spec: FileSpec) -> Iterator[tuple[TableSpec, str | None, pa.Table]]:
-    largest_sheet = _check_package(file)
-    whole = largest_sheet <= WHOLE_SHEET_BYTES
+    whole = _check_package(file) <= WHOLE_SHEET_BYTES
     try:
         open_workbook = fastexcel.read_excel if whole else python_calamine.CalamineWorkbook.from_path
         workbook = open_workbook(str(file))
@@ -376,9 +374,9 @@ def _read_whole_sheet(file: Path, workbook, table: TableSpec):
         sheet = workbook.load_sheet(table.sheet, header_row=None, skip_rows=0, dtypes="string", eager=True)
     except Exception as error:
         raise _unreadable_sheet(file, where, error) from None
-    if sheet.num_rows == 0 or all(v is None for v in sheet.slice(0, 1).to_pylist()[0].values()):
+    header = _header(workbook, table, sheet) if sheet.num_rows else []
+    if all(h == "" for h in header):
         raise _empty_sheet(file, where)
-    header = _header(workbook, table, sheet)
     _check_header(file, f"{where}, row 1", table, header, None)
     columns = [_blank_as_null(c) for c in sheet.slice(1).columns]
     unlike = [k for k, c in enumerate(columns) if pc.any(pc.match_substring_regex(c, _UNLIKE_PYTHON)).as_py()]
@@ -418,16 +416,9 @@ def _as_python_reads(text: pa.Array, moments: pa.Array) -> pa.Array:
 
     dated = where(pc.match_substring_regex(text, f"^{_DATE_RENDERING.pattern}$"))
     # Nearly all: a date at midnight, from 1900 on; done in Arrow. The others one by one.
-    plain_date = pc.and_(
-        dated,
-        pc.fill_null(
-            pc.and_(
-                pc.equal(pc.floor_temporal(moments, unit="day"), moments),
-                pc.greater_equal(moments, pa.scalar(dt.datetime(1900, 1, 1), moments.type)),
-            ),
-            False,
-        ),
-    )
+    midnight = pc.equal(pc.floor_temporal(moments, unit="day"), moments)
+    modern = pc.greater_equal(moments, pa.scalar(dt.datetime(1900, 1, 1), moments.type))
+    plain_date = pc.and_(dated, where(pc.and_(midnight, modern)))
     text = pc.if_else(plain_date, pc.strftime(moments, "%Y-%m-%d"), text)
     number = where(pc.match_substring_regex(text, f"^({_NUMBER_RENDERING.pattern})$"))
     others = pc.indices_nonzero(pc.or_(pc.and_(dated, pc.invert(plain_date)), number)).to_pylist()
