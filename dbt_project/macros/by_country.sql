@@ -1,6 +1,7 @@
-{#- Models whose rows each belong to one country (staging, the unioned and resolved rows, the
-    reconciliation and the data-quality counts, the children's groups, the facts) can rebuild only
-    the countries whose exports changed.
+{#- Models whose rows each belong to one country (staging, the derived and resolved rows, the
+    reconciliation and the data-quality counts, the facts) can rebuild only the countries whose
+    exports changed. The unioned rows and the children's groups are views over them: nothing of
+    theirs is stored to rebuild.
 
     A build for some countries (the landing-zone sensor's run for one export, `cpwh build
     --countries KEN`) names them in CPWH_REBUILD_COUNTRIES; such a model then deletes those

@@ -1,9 +1,9 @@
 """Which countries a dbt build rebuilds: all of them (a full refresh), or only some.
 
 The models kept by country (``by_country()`` in ``dbt_project/macros/by_country.sql``: staging,
-the unioned and resolved rows, the reconciliation and the data-quality counts, the children's
-groups, the facts) can rebuild a few countries'
-rows and keep the others'. That is only right when the kept rows are what a full build would
+the derived and resolved rows, the reconciliation and the data-quality counts, the facts) can
+rebuild a few countries' rows and keep the others'. (The unioned rows and the children's groups
+are views over them.) That is only right when the kept rows are what a full build would
 write now, so a build rebuilds only some countries when all of these hold:
 
 - the run names some countries, not all (the landing-zone sensor's run for one export,

@@ -1,2 +1,2 @@
-{{ config(**by_country()) }}
+{{ config(materialized='view') }}
 {{ union_countries('concerns') }}
