@@ -7,6 +7,8 @@ The steps after dbt (the Great Expectations suites, publication, the report, ``c
 read the warehouse file; after a Spark build each of its layers' tables there becomes a view over the
 Parquet files Spark wrote, so those steps check and publish exactly what Spark built, unchanged.
 Before a DuckDB build those views go again (``detach_spark_tables``): dbt-duckdb writes tables.
+The models dbt makes views (``int_*__unioned``, ``int_children__grouped``) are views in Spark's
+catalog, with no Parquet files: they are not attached, and nothing after dbt reads them.
 """
 
 from __future__ import annotations
@@ -51,11 +53,14 @@ def attach_spark_tables(database: Path, home: Path) -> list[str]:
 
 
 def detach_spark_tables(database: Path) -> int:
-    """Drop the views an earlier Spark build left in the layers (every model there is a table)."""
+    """Drop the views an earlier Spark build left in the layers: those over Parquet files. The
+    models dbt itself makes views (the unioned rows, the children's groups) stay."""
     con = connect(database)
     try:
         views = con.execute(
-            "select schema_name, view_name from duckdb_views() where not internal and schema_name in ?", [list(LAYERS)]
+            "select schema_name, view_name from duckdb_views() where not internal and schema_name in ?"
+            " and sql like '%read_parquet(%'",
+            [list(LAYERS)],
         ).fetchall()
         for schema, view in views:
             con.execute(f"drop view {quote_identifier(schema)}.{quote_identifier(view)}")
