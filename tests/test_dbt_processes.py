@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 from orchestration.paths import DBT_PROJECT_DIR
-from orchestration.transform import dbt_project, warm_dbt
+from orchestration.transform import warm_dbt, warm_start
 from orchestration.transform.dbt_plugins import READ_ONLY_VARIABLE
 from orchestration.transform.dbt_plugins.read_only import Plugin
-from orchestration.transform.dbt_project import DBT_EXECUTABLE, _WarmDbt
+from orchestration.transform.dbt_project import DBT_EXECUTABLE
+from orchestration.transform.warm_start import _WarmDbt
 
 RELAY = Path(warm_dbt.__file__)
 
@@ -176,15 +177,15 @@ def test_folders_left_by_killed_builds_are_swept_after_a_day(tmp_path, monkeypat
     """A build killed with its warm process (SIGKILL to the group) leaves the process's folder; the
     next warm process to start removes such folders once they are a day old, and no other."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    old, recent = tmp_path / f"{dbt_project.WARM_PREFIX}old", tmp_path / f"{dbt_project.WARM_PREFIX}recent"
+    old, recent = tmp_path / f"{warm_start.WARM_PREFIX}old", tmp_path / f"{warm_start.WARM_PREFIX}recent"
     unrelated = tmp_path / "unrelated"
-    day_and_more = time.time() - dbt_project.LEFT_AFTER_SECONDS - 60
+    day_and_more = time.time() - warm_start.LEFT_AFTER_SECONDS - 60
     for folder in (old, recent, unrelated):
         folder.mkdir()
         (folder / "dbt.sock").touch()
         if folder is not recent:
             os.utime(folder, (day_and_more, day_and_more))
-    dbt_project._sweep_left_folders()
+    warm_start._sweep_left_folders()
     assert not old.exists() and recent.exists() and unrelated.exists()
 
 

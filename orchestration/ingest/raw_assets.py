@@ -23,7 +23,8 @@ from orchestration.ingest.lake import mirror_countries
 from orchestration.ingest.loader import CountryLoadError, ensure_all_raw_tables, load_country, ready_exports
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
 from orchestration.resources import WarehouseResource
-from orchestration.transform.dbt_project import set_run_id, start_warm_dbt, stop_docs
+from orchestration.transform.dbt_project import set_run_id, stop_docs
+from orchestration.transform.warm_start import start_warm_dbt
 
 country_partitions = StaticPartitionsDefinition(list(COUNTRY_CODES))
 LEDGER_TABLES = {

@@ -11,7 +11,8 @@ from dagster_dbt import DbtCliResource
 from orchestration.publish.publication import published_path
 from orchestration.publish.publish_assets import published_marts
 from orchestration.resources import WarehouseResource
-from orchestration.transform.dbt_project import DOCS_COMMAND, await_docs, dbt_target_path
+from orchestration.transform.dbt_project import DOCS_COMMAND, await_docs
+from orchestration.transform.warm_start import dbt_target_path
 
 
 @asset(

@@ -17,13 +17,13 @@ from orchestration.resources import WarehouseResource
 from orchestration.transform import incremental
 from orchestration.transform.dbt_project import (
     dbt_project,
-    dbt_target_path,
     docs_in_background,
     set_run_id,
     stop_docs,
     warm_dbt,
 )
 from orchestration.transform.spark_output import attach_spark_tables, detach_spark_tables
+from orchestration.transform.warm_start import dbt_target_path
 
 if not dbt_project.manifest_path.exists():
     raise FileNotFoundError(

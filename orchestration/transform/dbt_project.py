@@ -5,14 +5,10 @@ time (``make`` runs ``dagster-dbt project prepare-and-package --file orchestrati
 import atexit
 import fcntl
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +17,7 @@ from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from orchestration.paths import DBT_PROJECT_DIR, REPO_ROOT
 from orchestration.transform.dbt_plugins import READ_ONLY_VARIABLE
+from orchestration.transform.warm_start import dbt_target_path, stop_warm_dbt, warm_process
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # this environment's dbt, activated or not
@@ -95,12 +92,6 @@ def prepare_manifest() -> None:
             dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
-def dbt_target_path(home: Path) -> Path:
-    """One dbt target folder per home, reused by every build (the writer lock keeps builds apart):
-    dbt parses only what changed, and old builds do not pile up folders beside the project."""
-    return Path(home) / "dbt" / "target"
-
-
 @contextmanager
 def _environment(variables: dict[str, str]) -> Iterator[None]:
     """These variables set in this process's environment, which dagster-dbt passes to the dbt process
@@ -141,13 +132,11 @@ class _BackgroundCommand:
 
 @atexit.register
 def _stop_background() -> None:
-    """A run that failed before awaiting a command (or before its dbt step) leaves it running: it is
-    stopped when this process ends (a docs page of a failed run is never published, and its read lock
-    would hold up the next build)."""
+    """A run that failed before awaiting its docs command leaves it running: it is stopped when this
+    process ends (a docs page of a failed run is never published, and its read lock would hold up the
+    next build). Warm processes are stopped after it (``warm_start``)."""
     for home in list(_docs):
         stop_docs(home)
-    for home in list(_warm):
-        stop_warm_dbt(home)
 
 
 def set_run_id(run_id: str) -> None:
@@ -157,105 +146,12 @@ def set_run_id(run_id: str) -> None:
     os.environ["CPWH_RUN_ID"] = run_id
 
 
-PARTIAL_PARSE = "partial_parse.msgpack"
-WARM_PREFIX = "cpwh-dbt-"  # a warm process's private folder in the temporary directory
-EXIT_SECONDS = 600  # how long a warm process that has run its command may take to end (its last checkpoint)
-
-
-class _WarmDbt:
-    """A warm dbt process for one home (``warm_dbt.py``): it parses the project now and runs the
-    build's command when the dbt step sends it."""
-
-    def __init__(self, home: Path, engine: str):
-        from orchestration.transform import warm_dbt
-
-        self.folder = Path(tempfile.mkdtemp(prefix=WARM_PREFIX))  # owner-only: the socket, the exit code
-        self.socket = str(self.folder / "dbt.sock")  # short: a socket's path has at most 107 bytes
-        target = dbt_target_path(home)
-        target.mkdir(parents=True, exist_ok=True)
-        # As dagster-dbt does for a new target folder: start from the prepared project's parse, which
-        # dbt reuses when the profile is the same (a home whose path the project was prepared with).
-        prepared, parsed = dbt_project.manifest_path.with_name(PARTIAL_PARSE), target / PARTIAL_PARSE
-        if prepared.exists() and not parsed.exists():
-            shutil.copyfile(prepared, parsed)
-        environment = {
-            **os.environ,
-            warm_dbt.SERVE_VARIABLE: self.socket,
-            # What dagster-dbt gives a dbt process: its parse reads and writes the home's target folder.
-            "DBT_TARGET_PATH": str(target),
-            "DBT_LOG_PATH": str(target),
-            "DBT_PROFILES_DIR": str(dbt_project.profiles_dir),
-            "DBT_PROJECT_DIR": str(dbt_project.project_dir),
-            "DBT_LOG_FORMAT": "json",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.relayed = False  # set when the build's command goes to it
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "orchestration.transform.warm_dbt", "parse", "--quiet", "--target", engine],
-            env=environment,
-            cwd=dbt_project.project_dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def stop(self) -> None:
-        """A warm process that has run the command relayed to it (its socket is then gone) ends by
-        itself: it is left to, because DuckDB writes the warehouse's last checkpoint as dbt's
-        process exits (terminated there, it left the last models in the write-ahead log, and a copy
-        of the warehouse file alone without them). One that was sent no command, or is still
-        running it (a cancelled step), is terminated."""
-        if self.relayed and not os.path.exists(self.socket):
-            with suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=EXIT_SECONDS)
-        if self.process.poll() is None:
-            self.process.terminate()
-        self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-_warm: dict[Path, _WarmDbt] = {}
-
-
-def start_warm_dbt(home: Path, engine: str) -> None:
-    """Start the home's warm dbt process (DuckDB only: Spark's dbt lives in another environment) while
-    the exports load. Its parse opens no database, so the loader's writer lock is no obstacle.
-
-    dbt reuses the prepared project's parse only in a home whose path the project was prepared with:
-    the profile's warehouse path is part of what its partial parsing compares, so the first build of
-    another home parses the whole project (about 3 s); that too happens while the exports load."""
-    stop_warm_dbt(home)
-    if engine == "duckdb":
-        _sweep_left_folders()
-        _warm[home] = _WarmDbt(home, engine)
-
-
-LEFT_AFTER_SECONDS = 24 * 3600  # far beyond a warm process's life (IDLE_SECONDS, then its command)
-
-
-def _sweep_left_folders() -> None:
-    """Remove the folders of warm processes killed with their whole build (SIGKILL to the process
-    group: neither could clean up), once they are a day old. Never a live one's: a warm process ends
-    within hours, and connecting to its socket to ask would take its one command."""
-    cutoff = time.time() - LEFT_AFTER_SECONDS
-    for folder in Path(tempfile.gettempdir()).glob(f"{WARM_PREFIX}*"):
-        with suppress(OSError):
-            if folder.is_dir() and folder.stat().st_uid == os.getuid() and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder)
-
-
-def stop_warm_dbt(home: Path) -> None:
-    warm = _warm.pop(home, None)
-    if warm is not None:
-        warm.stop()
-
-
 @contextmanager
 def warm_dbt(home: Path, dbt: DbtCliResource) -> Iterator[DbtCliResource]:
     """The dbt resource for the build's command: the warm process's relay when one was started for the
     home (it falls back to ``dbt``'s executable by itself), else ``dbt``. The warm process is stopped
     when the command has ended, whatever its outcome."""
-    warm = _warm.get(home)
+    warm = warm_process(home)
     if warm is None or warm.process.poll() is not None:
         stop_warm_dbt(home)
         yield dbt
