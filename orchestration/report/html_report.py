@@ -241,7 +241,7 @@ def _inline_svg(figure) -> str:
     from matplotlib import pyplot
 
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "cpwh-report"}):  # the same data draws the same bytes
+    with matplotlib.rc_context({"svg.hashsalt": "cpwh-report", "svg.fonttype": "none"}):  # the same data draws the same bytes
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     pyplot.close(figure)
     svg = buffer.getvalue()
