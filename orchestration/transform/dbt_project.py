@@ -141,8 +141,11 @@ def _stop_background() -> None:
 
 def set_run_id(run_id: str) -> None:
     """The run id ties each row that the data-quality trend appends to this run's history. It is an
-    environment variable rather than a var: a changed var makes dbt parse the whole project again.
-    Set before dbt first parses in a run, so that the build finds nothing changed since."""
+    environment variable rather than a var: a changed var makes dbt parse the whole project again,
+    a changed variable only the models that read it. Set before the run's load step starts a warm
+    process. One that ``cpwh build`` started before the run parsed without it: the build's command
+    reuses that parse as it is (the model reads the variable when it runs), and the docs command
+    parses that one model again."""
     os.environ["CPWH_RUN_ID"] = run_id
 
 
