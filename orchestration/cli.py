@@ -84,20 +84,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.accept_drop:
         os.environ["CPWH_ACCEPT_DROP"] = ",".join(args.accept_drop)
     from orchestration.transform.warm_start import start_warm_dbt
-
-    # dbt imports and parses the project (4-6 s in a new home) while Dagster starts and the exports
-    # load: started in the run's load step, it held the dbt step up at scales up to 1.
-    start_warm_dbt(settings.home, settings.engine)
-    from dagster import DagsterInstance
-
-    from orchestration.automation.history import TRIGGER_TAG, get_run
-    from orchestration.automation.jobs import full_build_tags
-    from orchestration.transform.dbt_project import prepare_manifest
     from orchestration.warehouse import WriterLock
 
     holder = WriterLock(settings.home).holder()
     if holder:
         _progress(f"another build holds {settings.home} ({holder}): waiting for it to finish")
+    else:
+        # dbt imports and parses the project (4-6 s in a new home) while Dagster starts and the
+        # exports load: started in the run's load step, it held the dbt step up at scales up to 1.
+        # Not while another build holds the home: its dbt writes the home's target folder, where the
+        # parse writes too; the load step starts one once the run has the lock.
+        start_warm_dbt(settings.home, settings.engine)
+    from dagster import DagsterInstance
+
+    from orchestration.automation.history import TRIGGER_TAG, get_run
+    from orchestration.automation.jobs import full_build_tags
+    from orchestration.transform.dbt_project import prepare_manifest
+
     prepare_manifest()
     from orchestration.definitions import defs  # reads the settings exported above
 

@@ -173,6 +173,28 @@ def test_a_warm_process_sent_no_command_is_stopped_at_once(tmp_path, monkeypatch
     assert warm.process.returncode is not None and not warm.folder.exists()
 
 
+def test_the_load_step_keeps_a_warm_process_waiting_for_its_command(tmp_path, monkeypatch):
+    """`cpwh build` starts the warm process before Dagster; the run's load step then keeps it
+    instead of starting a second one, and starts a new one once it has been given its command."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("CPWH_HOME", str(home))
+    try:
+        warm_start.start_warm_dbt(home, "duckdb")
+        first = warm_start.warm_process(home)
+        warm_start.start_warm_dbt(home, "duckdb")
+        assert warm_start.warm_process(home) is first and first.process.poll() is None
+        deadline = time.monotonic() + 30  # its socket (made before it imports dbt): it is listening
+        while not os.path.exists(first.socket) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.relayed = True  # as the dbt step marks the process it sends the build's command to
+        warm_start.start_warm_dbt(home, "duckdb")
+        second = warm_start.warm_process(home)
+        assert second is not first and second.process.poll() is None
+        assert first.process.returncode is not None and not first.folder.exists()
+    finally:
+        warm_start.stop_warm_dbt(home)
+
+
 def test_folders_left_by_killed_builds_are_swept_after_a_day(tmp_path, monkeypatch):
     """A build killed with its warm process (SIGKILL to the group) leaves the process's folder; the
     next warm process to start removes such folders once they are a day old, and no other."""
