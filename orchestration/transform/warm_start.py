@@ -1,7 +1,8 @@
 """The starting side of the warm dbt process (``warm_dbt.py``), importable without Dagster or dbt:
 ``cpwh build`` starts the process before it imports Dagster (about 2 s), so that dbt imports and
 parses the project while Dagster starts and the exports load. A run's load step starts one itself
-when none is waiting (a run launched from the UI or the schedule)."""
+when none is waiting (a run launched from the UI or the schedule, or a build that found another
+build holding the home)."""
 
 import atexit
 import os
