@@ -17,9 +17,14 @@ from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from orchestration.paths import DBT_PROJECT_DIR, REPO_ROOT
 from orchestration.transform.dbt_plugins import READ_ONLY_VARIABLE
-from orchestration.transform.warm_start import dbt_target_path, stop_warm_dbt, warm_process
+from orchestration.transform.warm_start import PREPARED_TARGET, dbt_target_path, stop_warm_dbt, warm_process
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# Its target folder is where the project is prepared, which warm_start (no Dagster there) names too.
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=PREPARED_TARGET.relative_to(DBT_PROJECT_DIR),
+)
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # this environment's dbt, activated or not
 # The Spark engine's dbt lives in an environment of its own (`make spark`, requirements-spark.lock):
 # pyspark beside Great Expectations would make GX import it in every process (0.2 s and warnings).
