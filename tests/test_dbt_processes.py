@@ -232,3 +232,28 @@ def test_read_only_plugin_opens_the_warehouse_read_only_only_when_asked(monkeypa
     monkeypatch.setenv(READ_ONLY_VARIABLE, "1")
     plugin.update_connection_config(None, config)
     assert config == {"access_mode": "READ_ONLY"}
+
+
+def test_the_warm_process_formats_only_the_events_its_loggers_write(monkeypatch):
+    """dbt's loggers format each event before Python's logging drops it below their level; in the
+    warm process an event is formatted only when its logger writes it, and the same lines come out."""
+    import io
+
+    from dbt_common.events import logger as dbt_logger
+    from dbt_common.events.base_types import EventLevel, msg_from_base_event
+    from dbt_common.events.types import Formatting, Note
+
+    monkeypatch.setattr(dbt_logger._Logger, "write_line", dbt_logger._Logger.write_line)  # restored after
+    warm_dbt._format_only_written_events()
+    stream = io.StringIO()
+    config = dbt_logger.LoggerConfig(
+        name="warm-test", level=EventLevel.INFO, line_format=dbt_logger.LineFormat.Json, output_stream=stream
+    )
+    logger = dbt_logger._JsonLogger(config)
+    formatted = []
+    create_line = logger.create_line
+    monkeypatch.setattr(logger, "create_line", lambda msg: formatted.append(msg.info.name) or create_line(msg))
+    logger.write_line(msg_from_base_event(Formatting(msg="a debug line"), level=EventLevel.DEBUG))
+    logger.write_line(msg_from_base_event(Note(msg="an info line"), level=EventLevel.INFO))
+    assert formatted == ["Note"]
+    assert [json.loads(line)["info"]["msg"] for line in stream.getvalue().splitlines()] == ["an info line"]

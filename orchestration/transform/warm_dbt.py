@@ -21,6 +21,7 @@ once read, and then the warm process removes the folder (which its starter remov
 lives to stop it).
 """
 
+import gc
 import json
 import os
 import socket
@@ -53,6 +54,7 @@ def serve(path: str, parse_args: list[str]) -> int:
 def _serve(listener: socket.socket, path: str, parse_args: list[str], starter: int) -> int:
     from dbt.cli.main import dbtRunner
 
+    _format_only_written_events()
     parsed = dbtRunner().invoke(parse_args)
     # A failed parse leaves no manifest: the command then parses for itself and reports the error.
     manifest = parsed.result if parsed.success else None
@@ -86,6 +88,27 @@ def _serve(listener: socket.socket, path: str, parse_args: list[str], starter: i
         os.dup2(quiet, 2)
         os.close(quiet)
     return code
+
+
+def _format_only_written_events() -> None:
+    """dbt formats every event as a JSON line for each of its loggers (standard output, ``dbt.log``)
+    and only then lets Python's logging drop the lines below the logger's level. The debug events (a
+    few for each statement and connection) are most events: formatting them took about 2.5 s of the
+    interpreter in a scale-1 build, which dbt's two threads share. In the warm process a logger
+    formats only the events its level lets through; what it writes is the same, line for line."""
+    from dbt_common.events import logger as dbt_logger
+    from dbt_common.events.base_types import EventLevel
+
+    write_line = dbt_logger._Logger.write_line
+
+    def write_written_line(self, msg) -> None:
+        # The level dbt's write_line logs the line at (print events as errors, so --quiet shows them).
+        level = EventLevel.ERROR if dbt_logger._is_print_event(msg) else EventLevel(msg.info.level)
+        python_logger = self._python_logger
+        if python_logger is None or python_logger.isEnabledFor(dbt_logger._log_level_map[level]):
+            write_line(self, msg)
+
+    dbt_logger._Logger.write_line = write_written_line
 
 
 def _clean_up(path: str) -> None:
@@ -146,4 +169,6 @@ def relay(args: list[str]) -> int:
 
 if __name__ == "__main__":
     serving = os.environ.pop(SERVE_VARIABLE, None)
-    sys.exit(serve(serving, sys.argv[1:]) if serving else relay(sys.argv[1:]))
+    code = serve(serving, sys.argv[1:]) if serving else relay(sys.argv[1:])
+    gc.freeze()
+    sys.exit(code)
