@@ -15,7 +15,7 @@ import pytest
 from dagster import DagsterInstance
 
 from orchestration.ingest.profiles import COUNTRY_CODES
-from orchestration.quality.suites import load_suites, read_batch, run_suite
+from orchestration.quality.suites import Suite, _by_check, _group_results, _validate, load_suites, read_batch, run_suite
 from tests.conftest import EXPORT, copy_of_home, cpwh
 
 
@@ -52,6 +52,56 @@ def test_validating_country_by_country_gives_the_outcome_of_the_whole_batch(buil
         )
         assert grouped.unexpected_percent == pytest.approx(single.unexpected_percent, abs=1e-9)
         assert set(grouped.rates_by) == set(COUNTRY_CODES)
+
+
+def test_gx_sees_only_what_the_expectations_use_and_judges_it_as_the_whole_batch():
+    """GX is given the columns the expectations name, a checked key as its codes and nullable
+    integers as floats (``_gx_frame``): a duplicate key, a missing key, missing and out-of-range
+    integers and a row condition give what GX gives on the batch as read, with the same sample keys."""
+    import pandas as pd
+
+    def expectation(kind: str, check: str, **kwargs) -> dict:
+        return {"type": kind, "kwargs": kwargs, "meta": {"check": check, "severity": "warning", "why": "a test"}}
+
+    suite = Suite(
+        name="gx_frame",
+        asset=("test",),
+        query="",
+        key="case_key",
+        expectations=(
+            expectation("expect_column_values_to_be_unique", "key_unique", column="case_key"),
+            expectation("expect_column_values_to_not_be_null", "key_not_null", column="case_key"),
+            expectation("expect_column_values_to_be_between", "age_range", column="age", min_value=0, max_value=17),
+            expectation(
+                "expect_column_values_to_be_null",
+                "open_without_date",
+                column="closed_on",
+                row_condition="is_closed==False",
+                condition_parser="pandas",
+            ),
+        ),
+    )
+    frame = pd.DataFrame(
+        {
+            "case_key": pd.array(["a", "b", "b", None, "e", "f"], dtype="str"),
+            "age": pd.array([3, None, 18, 7, -1, 17], dtype="Int64"),
+            "is_closed": [True, False, False, True, False, True],
+            "closed_on": pd.array(["2023-01-01", None, "2023-02-01", None, None, None], dtype="str"),
+            "not_checked": pd.array(["x"] * 6, dtype="str"),
+        }
+    ).rename_axis(None)
+    results = _group_results(suite, frame)
+    as_read = _by_check(_validate(frame, suite))
+    for check, result in results.items():
+        counts = as_read[check].result
+        assert (result.passed, result.unexpected_count, result.missing_count) == (
+            as_read[check].success,
+            counts.get("unexpected_count"),
+            counts.get("missing_count") or 0,  # not reported for a null check
+        ), check
+    assert results["key_unique"].sample_keys == ["b", "b"]
+    assert results["age_range"].unexpected_count == 2 and results["age_range"].sample_keys == ["b", "e"]
+    assert results["open_without_date"].sample_keys == ["b"]
 
 
 def test_a_validation_reuses_only_the_results_of_unchanged_countries(built_home, tmp_path, monkeypatch):

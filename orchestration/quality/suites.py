@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -48,6 +49,22 @@ class Suite:
     @property
     def checks(self) -> list[dict]:
         return [e["meta"] for e in self.expectations]
+
+    @property
+    def columns(self) -> set[str]:
+        """The names the expectations use: their columns (``column``, ``column_A``, ``column_B``,
+        ``column_list``) and every word of their row conditions (pandas queries), a column or not."""
+        named = set()
+        for expectation in self.expectations:
+            kwargs = expectation["kwargs"]
+            named |= {
+                kwargs.get("column"),
+                kwargs.get("column_A"),
+                kwargs.get("column_B"),
+                *kwargs.get("column_list", []),
+            }
+            named |= set(re.findall(r"[A-Za-z_]\w*", kwargs.get("row_condition") or ""))
+        return named - {None}
 
 
 @dataclass
@@ -216,9 +233,29 @@ def run_suite(suite: Suite, batches: Iterable[tuple[object, pd.DataFrame]]) -> l
     return _combine(suite, ((group, _group_results(suite, frame)) for group, frame in batches))
 
 
+def _gx_frame(frame: pd.DataFrame, suite: Suite) -> pd.DataFrame:
+    """What GX is given of a batch: only the columns its expectations name, in the same row positions
+    (by which the sample keys are read from the whole batch), a key as its codes, nullable integers as
+    float64. GX hashes the whole frame twice to fingerprint it, half of a case suite's time at scale
+    10 when the frame held the keys as text; and it compares a column of nullable integers with
+    ``between`` value by value in Python (a quarter of it), a float64 column at once. A nullable
+    integer is missing where the float is NaN and exact up to 2**53, so the outcome is the same."""
+    import pandas as pd
+
+    frame = frame[[c for c in frame.columns if c in suite.columns]]
+    if suite.key in frame.columns:
+        # A key that expectations check (unique, not null) as its codes: equal keys share a code and a
+        # missing key has none (-1, then NaN), so uniqueness and nulls are the key's; hashing numbers
+        # is a fraction of hashing the text of a quarter of a million keys.
+        codes, _ = pd.factorize(frame[suite.key])
+        frame = frame.assign(**{suite.key: pd.Series(codes, index=frame.index).where(codes >= 0)})
+    integers = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c].dtype)]
+    return frame.astype(dict.fromkeys(integers, "float64")) if integers else frame
+
+
 def _group_results(suite: Suite, frame: pd.DataFrame) -> dict[str, GroupResult]:
     results = {}
-    for check, result in _by_check(_validate(frame, suite)).items():
+    for check, result in _by_check(_validate(_gx_frame(frame, suite), suite)).items():
         counts = result.result
         results[check] = GroupResult(
             passed=bool(result.success),
