@@ -223,6 +223,20 @@ def test_a_build_runs_dbt_in_the_warm_process(built_home):
     assert parse["pid"] == build["pid"]
 
 
+def test_a_build_writes_the_report_before_it_awaits_the_docs_command(built_home, monkeypatch):
+    """The docs command started when dbt had built runs beside the checks, the publication and the
+    report: the report step runs first (its priority), then the docs page takes what the command wrote."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    home, _, _ = built_home
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    with DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        starts = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_START).records
+    order = [record.event_log_entry.step_key for record in starts]
+    assert order.index("published__report") < order.index("published__dbt_docs")
+
+
 def test_read_only_plugin_opens_the_warehouse_read_only_only_when_asked(monkeypatch):
     plugin = Plugin.__new__(Plugin)  # update_connection_config needs no plugin configuration
     config = {}
