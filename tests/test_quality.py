@@ -102,6 +102,14 @@ def test_gx_sees_only_what_the_expectations_use_and_judges_it_as_the_whole_batch
     assert results["key_unique"].sample_keys == ["b", "b"]
     assert results["age_range"].unexpected_count == 2 and results["age_range"].sample_keys == ["b", "e"]
     assert results["open_without_date"].sample_keys == ["b"]
+    # A key whose values an expectation compares stays text: its codes would be other values.
+    listed = replace(
+        suite,
+        expectations=(
+            expectation("expect_column_values_to_be_in_set", "key_listed", column="case_key", value_set=["a", "b"]),
+        ),
+    )
+    assert _group_results(listed, frame)["key_listed"].unexpected_count == 2
 
 
 def test_a_validation_reuses_only_the_results_of_unchanged_countries(built_home, tmp_path, monkeypatch):

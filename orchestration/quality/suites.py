@@ -52,19 +52,19 @@ class Suite:
 
     @property
     def columns(self) -> set[str]:
-        """The names the expectations use: their columns (``column``, ``column_A``, ``column_B``,
-        ``column_list``) and every word of their row conditions (pandas queries), a column or not."""
-        named = set()
-        for expectation in self.expectations:
-            kwargs = expectation["kwargs"]
-            named |= {
-                kwargs.get("column"),
-                kwargs.get("column_A"),
-                kwargs.get("column_B"),
-                *kwargs.get("column_list", []),
-            }
-            named |= set(re.findall(r"[A-Za-z_]\w*", kwargs.get("row_condition") or ""))
-        return named - {None}
+        """The names the expectations use: their columns and every word of their row conditions."""
+        return {n for e in self.expectations for n in _named_columns(e["kwargs"]) | _condition_words(e["kwargs"])}
+
+
+def _named_columns(kwargs: dict) -> set[str]:
+    """The columns an expectation names (``column``, ``column_A``, ``column_B``, ``column_list``)."""
+    listed = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", [])]
+    return {column for column in listed if column}
+
+
+def _condition_words(kwargs: dict) -> set[str]:
+    """Every word of an expectation's row condition (a pandas query), a column or not."""
+    return set(re.findall(r"[A-Za-z_]\w*", kwargs.get("row_condition") or ""))
 
 
 @dataclass
@@ -243,7 +243,7 @@ def _gx_frame(frame: pd.DataFrame, suite: Suite) -> pd.DataFrame:
     import pandas as pd
 
     frame = frame[[c for c in frame.columns if c in suite.columns]]
-    if suite.key in frame.columns:
+    if suite.key in frame.columns and _only_identity_checks(suite, suite.key):
         # A key that expectations check (unique, not null) as its codes: equal keys share a code and a
         # missing key has none (-1, then NaN), so uniqueness and nulls are the key's; hashing numbers
         # is a fraction of hashing the text of a quarter of a million keys.
@@ -251,6 +251,26 @@ def _gx_frame(frame: pd.DataFrame, suite: Suite) -> pd.DataFrame:
         frame = frame.assign(**{suite.key: pd.Series(codes, index=frame.index).where(codes >= 0)})
     integers = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c].dtype)]
     return frame.astype(dict.fromkeys(integers, "float64")) if integers else frame
+
+
+# Expectations whose outcome depends only on which values are equal and which are missing.
+IDENTITY_CHECKS = {
+    "expect_column_values_to_be_unique",
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
+}
+
+
+def _only_identity_checks(suite: Suite, column: str) -> bool:
+    """Whether every expectation that uses ``column`` is an identity check (none compares its values
+    or names it in a row condition), so that codes in its place give the same outcome."""
+    for expectation in suite.expectations:
+        kwargs = expectation["kwargs"]
+        if column in _condition_words(kwargs):
+            return False
+        if column in _named_columns(kwargs) and expectation["type"] not in IDENTITY_CHECKS:
+            return False
+    return True
 
 
 def _group_results(suite: Suite, frame: pd.DataFrame) -> dict[str, GroupResult]:
