@@ -235,11 +235,12 @@ def run_suite(suite: Suite, batches: Iterable[tuple[object, pd.DataFrame]]) -> l
 
 def _gx_frame(frame: pd.DataFrame, suite: Suite) -> pd.DataFrame:
     """What GX is given of a batch: only the columns its expectations name, in the same row positions
-    (by which the sample keys are read from the whole batch), a key as its codes, nullable integers as
-    float64. GX hashes the whole frame twice to fingerprint it, half of a case suite's time at scale
-    10 when the frame held the keys as text; and it compares a column of nullable integers with
-    ``between`` value by value in Python (a quarter of it), a float64 column at once. A nullable
-    integer is missing where the float is NaN and exact up to 2**53, so the outcome is the same."""
+    (by which the sample keys are read from the whole batch), a key that is only checked for
+    uniqueness and nulls as its codes, nullable integers as float64. GX hashes the whole frame twice
+    to fingerprint it, half of a case suite's time at scale 10 when the frame held the keys as text;
+    and it compares a column of nullable integers with ``between`` value by value in Python (a
+    quarter of it), a float64 column at once. A nullable integer is missing where the float is NaN
+    and exact up to 2**53, so the outcome is the same."""
     import pandas as pd
 
     frame = frame[[c for c in frame.columns if c in suite.columns]]
