@@ -89,7 +89,7 @@ def test_gx_sees_only_what_the_expectations_use_and_judges_it_as_the_whole_batch
             "closed_on": pd.array(["2023-01-01", None, "2023-02-01", None, None, None], dtype="str"),
             "not_checked": pd.array(["x"] * 6, dtype="str"),
         }
-    ).rename_axis(None)
+    )
     results = _group_results(suite, frame)
     as_read = _by_check(_validate(frame, suite))
     for check, result in results.items():
