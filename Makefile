@@ -70,7 +70,7 @@ test-slow: setup $(SPARK_VENV)/.installed
 # login of its own (see the README before exposing it).
 ui: setup
 	$(BIN)/python -c "from orchestration.settings import Settings; Settings.from_env().ensure_dagster_home()"
-	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(CPWH_HOME)/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(CPWH_HOME)/dagster DAGSTER_EVENT_BATCH_SIZE=1000 $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # Full builds at scales 0.1, 1 and 10 against the floor and the targets; BENCH="--scales 0.1,1,10,100" adds 100.
 bench: setup

@@ -24,6 +24,10 @@ OFFLINE_ENVIRONMENT = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "GX_ANALYTICS_ENABLED": "false",
 }
+# Dagster stores the events it sends as a batch (a run's planned events, a partitioned asset's
+# materializations) with one transaction per database (orchestration/automation/event_log.py).
+# `make ui` passes it to the UI and the daemon too.
+EVENT_BATCH_ENVIRONMENT = {"DAGSTER_EVENT_BATCH_SIZE": "1000"}
 # The engines dbt builds the warehouse with: each is a target of dbt_project/profiles.yml.
 ENGINES = ("duckdb", "spark")
 WAREHOUSE_WRITER_TAG = "cpwh/writes"  # every run that writes the warehouse carries it
@@ -110,7 +114,7 @@ class Settings:
         os.environ["CPWH_HOME"] = str(self.home)
         os.environ["CPWH_LANDING"] = str(self.landing)
         os.environ["CPWH_ENGINE"] = self.engine
-        for key, value in OFFLINE_ENVIRONMENT.items():
+        for key, value in {**OFFLINE_ENVIRONMENT, **EVENT_BATCH_ENVIRONMENT}.items():
             os.environ.setdefault(key, value)
         use_this_python_environment()
 

@@ -271,3 +271,44 @@ def test_the_warm_process_formats_only_the_events_its_loggers_write(monkeypatch)
     logger.write_line(msg_from_base_event(Note(msg="an info line"), level=EventLevel.INFO))
     assert formatted == ["Note"]
     assert [json.loads(line)["info"]["msg"] for line in stream.getvalue().splitlines()] == ["an info line"]
+
+
+_ASSET_GRAPH = """
+import json, sys
+if sys.argv[1] == "with-dbt-core":
+    import dbt.version  # noqa: F401  (dagster-dbt then imports dbt-core as it would by itself)
+from orchestration.definitions import defs
+graph = defs.get_repository_def().asset_graph
+job = defs.resolve_job_def("build")
+assets = {}
+for key in graph.get_all_asset_keys():
+    node = graph.get(key)
+    assets[key.to_user_string()] = [sorted(p.to_user_string() for p in node.parent_keys), node.group_name,
+        sorted(node.kinds), sorted(node.owners), node.description, sorted(k.to_user_string() for k in node.check_keys),
+        sorted(k for k in node.metadata if k not in ("dagster_dbt/dagster_dbt_translator", "dagster_dbt/project"))]
+checks = {}
+for key in graph.asset_check_keys:
+    spec = graph.get_check_spec(key)
+    extra = sorted(d.asset_key.to_user_string() for d in spec.additional_deps)
+    checks[key.to_user_string()] = [spec.blocking, spec.description, extra]
+print(json.dumps({"dbt_core_imported": "dbt" in sys.modules, "assets": assets, "checks": checks,
+                  "ops": sorted(n.name for n in job.graph.node_defs)}, sort_keys=True))
+"""
+
+
+def test_dagster_processes_build_the_same_assets_without_importing_dbt_core(tmp_path):
+    """Dagster's processes import dagster-dbt without dbt-core (orchestration/transform/dagster_dbt_only.py):
+    the same assets, checks, dependencies and steps as with dbt-core imported, and dbt-core never loaded."""
+    env = {**os.environ, "CPWH_HOME": str(tmp_path)}
+
+    def graph(mode: str) -> dict:
+        command = [sys.executable, "-c", _ASSET_GRAPH, mode]
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    lean, full = graph("as-the-product-imports-it"), graph("with-dbt-core")
+    assert lean.pop("dbt_core_imported") is False
+    assert full.pop("dbt_core_imported") is True
+    assert len(lean["assets"]) > 50 and len(lean["checks"]) > 100
+    assert lean == full

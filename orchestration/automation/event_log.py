@@ -9,13 +9,20 @@ cores. This storage keeps one pooled engine per database file and commits with
 system crash can lose the last commits, of a history that the warehouse does not depend on).
 Everything else is Dagster's own storage: the same files, tables and migrations, so the UI, the
 daemon and an instance written before this change read them unchanged.
+
+A batch of events (Dagster sends one when ``DAGSTER_EVENT_BATCH_SIZE`` is set, as ``cpwh build``
+does: the planned events of a run, about 340 of them before its first step, and the
+materializations of a partitioned asset) is written in one transaction per database instead of
+three or four transactions per event (0.7 s of a build's start-up). Should the batch fail, Dagster
+writes its events one by one, as without batches.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 
 import sqlalchemy as db
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
@@ -35,6 +42,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._tables: set[str] = set()
+        self._batch: _Batch | None = None
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -62,6 +70,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
+        batch = self._batch
+        if batch is not None and batch.thread == threading.get_ident():
+            yield batch.connection(shard)
+            return
         with self._db_lock:
             engine = self._engine(shard)
             if shard not in self._initialized_dbs:
@@ -69,6 +81,27 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _open(self, shard: str, stack: ExitStack) -> Connection:
+        """A connection to a database with a transaction begun, both ended by the stack (with the lock held)."""
+        engine = self._engine(shard)
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        conn = stack.enter_context(engine.connect())
+        stack.enter_context(conn.begin())
+        return conn
+
+    def store_event_batch(self, events: Sequence) -> None:
+        """The events stored as ``store_event`` stores each, in one transaction per database: all
+        of them or, on an error, none (Dagster then stores them one by one)."""
+        with self._db_lock, ExitStack() as stack:
+            self._batch = _Batch(lambda shard: self._open(shard, stack))
+            try:
+                for event in events:
+                    self.store_event(event)
+            finally:
+                self._batch = None
 
     def has_table(self, table_name: str) -> bool:
         """Dagster asks whether the index has a table before each asset check event (``supports_asset_checks``),
@@ -94,6 +127,21 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_all()
         super().dispose()
+
+
+class _Batch:
+    """The connections of a batch being written, one per database, opened when first used, and the
+    thread writing it (another thread waits for the lock, as for any write)."""
+
+    def __init__(self, open_connection):
+        self.thread = threading.get_ident()
+        self._open = open_connection
+        self._connections: dict[str, Connection] = {}
+
+    def connection(self, shard: str) -> Connection:
+        if shard not in self._connections:
+            self._connections[shard] = self._open(shard)
+        return self._connections[shard]
 
 
 def _relaxed_sync(dbapi_connection, _record) -> None:

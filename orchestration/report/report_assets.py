@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 from dagster import MaterializeResult, asset
-from dagster_dbt import DbtCliResource
 
 from orchestration.publish.publication import published_path
 from orchestration.publish.publish_assets import published_marts
 from orchestration.resources import WarehouseResource
+from orchestration.transform.dagster_dbt_only import DbtCliResource
 from orchestration.transform.dbt_project import DOCS_COMMAND, await_docs
 from orchestration.transform.warm_start import dbt_target_path
 

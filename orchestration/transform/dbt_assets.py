@@ -9,12 +9,17 @@ import os
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, PartitionKeyRange
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.ingest.raw_assets import country_partitions
 from orchestration.quality import suites
 from orchestration.resources import WarehouseResource
 from orchestration.transform import incremental
+from orchestration.transform.dagster_dbt_only import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 from orchestration.transform.dbt_project import (
     dbt_project,
     docs_in_background,

@@ -12,10 +12,8 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
-from dagster_dbt.compat import DBT_PYTHON_VERSION
-
 from orchestration.paths import DBT_PROJECT_DIR, REPO_ROOT
+from orchestration.transform.dagster_dbt_only import DBT_VERSION, DbtCliResource, DbtProject
 from orchestration.transform.dbt_plugins import READ_ONLY_VARIABLE
 from orchestration.transform.warm_start import PREPARED_TARGET, dbt_target_path, stop_warm_dbt, warm_process
 
@@ -52,7 +50,7 @@ class LocalDbtCliResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self):
-        return DBT_PYTHON_VERSION
+        return DBT_VERSION
 
     def _initialize_dbt_core_adapter(self, args):
         """No adapter in Dagster's process. dagster-dbt loads dbt's profile, project and adapter here

@@ -25,11 +25,10 @@ import json
 import os
 from pathlib import Path
 
-from dagster_dbt.compat import DBT_PYTHON_VERSION
-
 from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.paths import DBT_PROJECT_DIR
 from orchestration.pseudonym import key_check, load_key
+from orchestration.transform.dagster_dbt_only import DBT_VERSION
 from orchestration.transform.dbt_project import dbt_source_files
 from orchestration.warehouse import connect
 
@@ -44,7 +43,7 @@ def state_path(home: Path) -> Path:
 def project_fingerprint(home: Path, engine: str) -> str:
     """What the kept rows were computed with: every file dbt reads, dbt's version, the engine and
     the key's check value (a keyed hash of a constant, not the key)."""
-    digest = hashlib.sha256(f"{DBT_PYTHON_VERSION}\n{engine}\n{key_check(load_key(home))}\n".encode())
+    digest = hashlib.sha256(f"{DBT_VERSION}\n{engine}\n{key_check(load_key(home))}\n".encode())
     for path in sorted(dbt_source_files(DBT_PROJECT_DIR)):
         digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
