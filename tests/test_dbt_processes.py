@@ -312,3 +312,15 @@ def test_dagster_processes_build_the_same_assets_without_importing_dbt_core(tmp_
     assert full.pop("dbt_core_imported") is True
     assert len(lean["assets"]) > 50 and len(lean["checks"]) > 100
     assert lean == full
+
+
+def test_a_new_home_starts_from_the_prepared_parse(built_home):
+    """The profile names no home (the warehouse_home plugin reads CPWH_HOME when dbt opens the
+    database): the first dbt command of a new home reuses the project's prepared parse, and the
+    build's dbt wrote that home's warehouse."""
+    home = built_home[0]
+    log = (home / "dbt" / "target" / "dbt.log").read_text(encoding="utf-8")
+    assert "Unable to do partial parsing" not in log
+    assert "Partial parsing enabled" in log
+    con = built_home[2]
+    assert con.execute("select count(*) from marts.mart_indicators").fetchone()[0] > 0

@@ -18,10 +18,13 @@ from orchestration.transform.dbt_plugins import READ_ONLY_VARIABLE
 from orchestration.transform.warm_start import PREPARED_TARGET, dbt_target_path, stop_warm_dbt, warm_process
 
 # Its target folder is where the project is prepared, which warm_start (no Dagster there) names too.
+# Prepared for the DuckDB target by name, as every build's dbt names its engine's target: dbt's
+# partial parsing compares the target argument too, and a new home's dbt starts from this parse.
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
     target_path=PREPARED_TARGET.relative_to(DBT_PROJECT_DIR),
+    target="duckdb",
 )
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # this environment's dbt, activated or not
 # The Spark engine's dbt lives in an environment of its own (`make spark`, requirements-spark.lock):
