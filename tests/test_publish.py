@@ -176,3 +176,46 @@ def test_each_build_writes_the_dbt_docs_as_one_offline_page(home_copy, tmp_path)
     shown = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
     shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", shown))
     assert "mart_indicators table" in shown and "Contract Enforced" in shown, shown[:2000]
+
+
+def test_the_report_waits_for_matplotlibs_warm_up_and_draws_the_same(built_home, monkeypatch):
+    """The dbt step warms matplotlib up in a background thread (html_report.warm_up); a report
+    started while it is still drawing waits for it (pyplot's figures are global), and is the same page."""
+    import threading
+
+    from matplotlib import pyplot
+
+    from orchestration.report import html_report
+
+    home = built_home[0]
+    published = home / "published" / "marts.duckdb"
+    alone = html_report.render_report(published, home)
+    drawing, finish, order = threading.Event(), threading.Event(), []
+    pyplot_of, render = html_report._pyplot, html_report._render_report
+
+    def slow_pyplot():
+        if threading.current_thread().name == "warm-up":
+            drawing.set()
+            finish.wait(30)
+            order.append("warm-up drew")
+        return pyplot_of()
+
+    def recorded_render(*args):
+        order.append("report started")
+        return render(*args)
+
+    monkeypatch.setattr(html_report, "_pyplot", slow_pyplot)
+    monkeypatch.setattr(html_report, "_render_report", recorded_render)
+    warm_up = threading.Thread(target=html_report.warm_up, name="warm-up")
+    warm_up.start()
+    assert drawing.wait(30)
+    pages = []
+    report = threading.Thread(target=lambda: pages.append(html_report.render_report(published, home)))
+    report.start()
+    time.sleep(0.5)  # long enough for a report that does not wait to start
+    finish.set()
+    warm_up.join(30)
+    report.join(60)
+    assert order == ["warm-up drew", "report started"]
+    assert pages == [alone]
+    assert not pyplot.get_fignums()  # no figure left open
