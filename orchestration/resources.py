@@ -9,7 +9,7 @@ from pathlib import Path
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from orchestration.settings import Settings
+from orchestration.settings import WAREHOUSE_FILE, Settings
 from orchestration.warehouse import WriterLock
 
 
@@ -64,7 +64,7 @@ class WarehouseResource(ConfigurableResource):
 
     @property
     def database(self) -> Path:
-        return Path(self.home) / "warehouse.duckdb"
+        return Path(self.home) / WAREHOUSE_FILE
 
     @property
     def landing_path(self) -> Path:

@@ -28,6 +28,7 @@ OFFLINE_ENVIRONMENT = {
 # materializations) with one transaction per database (orchestration/automation/event_log.py).
 # `make ui` passes it to the UI and the daemon too.
 EVENT_BATCH_ENVIRONMENT = {"DAGSTER_EVENT_BATCH_SIZE": "1000"}
+WAREHOUSE_FILE = "warehouse.duckdb"  # in the home; dbt finds it too (transform/dbt_plugins/warehouse_home.py)
 # The engines dbt builds the warehouse with: each is a target of dbt_project/profiles.yml.
 ENGINES = ("duckdb", "spark")
 WAREHOUSE_WRITER_TAG = "cpwh/writes"  # every run that writes the warehouse carries it
@@ -94,7 +95,7 @@ class Settings:
 
     @property
     def warehouse(self) -> Path:
-        return self.home / "warehouse.duckdb"
+        return self.home / WAREHOUSE_FILE
 
     @property
     def dagster_home(self) -> Path:

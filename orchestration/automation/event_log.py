@@ -74,21 +74,20 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         if batch is not None and batch.thread == threading.get_ident():
             yield batch.connection(shard)
             return
-        with self._db_lock:
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
-                yield conn
+        with self._db_lock, self._ready_engine(shard).connect() as conn, conn.begin():
+            yield conn
 
-    def _open(self, shard: str, stack: ExitStack) -> Connection:
-        """A connection to a database with a transaction begun, both ended by the stack (with the lock held)."""
+    def _ready_engine(self, shard: str) -> Engine:
+        """The database's engine, its tables created on first use (with the lock held)."""
         engine = self._engine(shard)
         if shard not in self._initialized_dbs:
             self._initdb(engine)
             self._initialized_dbs.add(shard)
-        conn = stack.enter_context(engine.connect())
+        return engine
+
+    def _open(self, shard: str, stack: ExitStack) -> Connection:
+        """A connection to a database with a transaction begun, both ended by the stack (with the lock held)."""
+        conn = stack.enter_context(self._ready_engine(shard).connect())
         stack.enter_context(conn.begin())
         return conn
 

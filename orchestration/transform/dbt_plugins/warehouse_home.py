@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-WAREHOUSE_FILE = "warehouse.duckdb"  # as Settings.database names it
+from orchestration.settings import WAREHOUSE_FILE
 
 
 class Plugin(BasePlugin):
