@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 
 import duckdb
 import pytest
@@ -187,6 +188,12 @@ def test_the_report_waits_for_matplotlibs_warm_up_and_draws_the_same(built_home,
 
     from orchestration.report import html_report
 
+    class Clock(datetime):  # "Report written" at a fixed minute: the two pages may straddle a real one
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 1, 1, 12, 0, tzinfo=tz)
+
+    monkeypatch.setattr(html_report, "datetime", Clock)
     home = built_home[0]
     published = home / "published" / "marts.duckdb"
     alone = html_report.render_report(published, home)
