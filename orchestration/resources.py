@@ -10,7 +10,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from orchestration.settings import WAREHOUSE_FILE, Settings
-from orchestration.warehouse import WriterLock
+from orchestration.warehouse import WriterLock, hold_for_reading, release_readers
 
 
 class WarehouseResource(ConfigurableResource):
@@ -54,6 +54,7 @@ class WarehouseResource(ConfigurableResource):
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         from orchestration.automation.history import record_run, summarise_run
 
+        release_readers(self.database)
         try:
             if context.instance is not None and context.run_id:
                 record = summarise_run(context.instance, context.run_id, started_at=self._writing_since)
@@ -65,6 +66,15 @@ class WarehouseResource(ConfigurableResource):
     @property
     def database(self) -> Path:
         return Path(self.home) / WAREHOUSE_FILE
+
+    def reading(self) -> Path:
+        """The warehouse, held open read-only until a writer comes or the run ends (``hold_for_reading``)."""
+        hold_for_reading(self.database)
+        return self.database
+
+    def before_writing(self) -> None:
+        """Let go of the warehouse before another process writes it (``release_readers``)."""
+        release_readers(self.database)
 
     @property
     def landing_path(self) -> Path:

@@ -23,9 +23,9 @@ from orchestration.automation.schedules import nightly_build_schedule
 from orchestration.automation.status import status_text
 from orchestration.definitions import build_definitions, defs
 from orchestration.ingest.profiles import COUNTRY_CODES
-from orchestration.resources import LandingZone
+from orchestration.resources import LandingZone, WarehouseResource
 from orchestration.settings import Settings
-from orchestration.warehouse import WarehouseBusy, WriterLock
+from orchestration.warehouse import WarehouseBusy, WriterLock, connect, hold_for_reading, release_readers
 from synthetic import generate_exports
 from synthetic.parameters import DEFECT_CODES
 from tests.conftest import KEY, cpwh
@@ -199,6 +199,28 @@ def test_a_second_writer_waits_then_gives_up_naming_the_holder(tmp_path):
     finally:
         holder.release()
     WriterLock(tmp_path).acquire(0.5, who="run third")
+
+
+def test_the_checks_reader_lets_every_writer_in(tmp_path):
+    """A run's checks hold the warehouse open read-only (``WarehouseResource.reading``): another
+    reader of the process shares it, a writer of the process closes it first (``connect``), and the
+    dbt step lets it go before dbt, another process, writes (``before_writing``). Each writer fails
+    while the reader is held."""
+    warehouse = WarehouseResource(home=str(tmp_path), landing=str(tmp_path / "landing"))
+    with connect(warehouse.database) as con:
+        con.execute("create table written as select 1 as n")
+    with connect(warehouse.reading(), read_only=True) as con:
+        assert con.execute("select n from written").fetchall() == [(1,)]
+    with connect(warehouse.database) as con:
+        con.execute("insert into written values (2)")
+    warehouse.reading()
+    warehouse.before_writing()
+    another = f"import duckdb; duckdb.connect({str(warehouse.database)!r}).execute('insert into written values (3)')"
+    subprocess.run([sys.executable, "-c", another], check=True, timeout=60)
+    hold_for_reading(warehouse.database)
+    with connect(warehouse.database, read_only=True) as con:
+        assert sorted(con.execute("select n from written").fetchall()) == [(1,), (2,), (3,)]
+    release_readers()
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):

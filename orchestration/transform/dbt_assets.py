@@ -86,6 +86,7 @@ def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse
         detach_spark_tables(warehouse.database)
     home = Path(warehouse.home)
     stop_docs(home)  # a docs command left by a failed run in this process would hold the warehouse
+    warehouse.before_writing()  # and so would this process's checks, had any come before this step
     # A run of some countries rebuilds only theirs in the models kept by country (incremental.py).
     countries, state = incremental.rebuilt_countries(
         run_countries(context.run.tags), home, warehouse.database, warehouse.engine
