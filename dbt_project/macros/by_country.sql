@@ -24,6 +24,43 @@
     }) }}
 {%- endmacro %}
 
+{#- The config of a staging model (one country's rows of every loaded export, each row from its raw
+    row alone): kept by country like the models above, and within a rebuilt country by export. The
+    rows of an export still loaded stay (the same raw rows under the same project and key give the
+    same staging rows; a changed dbt file or key is a full refresh), the rows of an export no
+    longer in the raw layer go, and only the exports not staged yet are read and inserted: a
+    country's next export stages its own rows, not every earlier export's again. -#}
+{% macro by_export(country) -%}
+    {{ return({
+        'materialized': 'incremental' if target.type == 'duckdb' else 'table',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': "{{ delete_unloaded_exports('" ~ country ~ "') }}",
+    }) }}
+{%- endmacro %}
+
+{#- Before a staging model's incremental insert: in a rebuilt country, the rows of exports whose
+    raw rows are gone (an export loaded again with other files has a new load id); every row when
+    no country is named, as delete_rebuilt_countries does. -#}
+{% macro delete_unloaded_exports(country) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set countries = rebuilt_countries() -%}
+        {%- if countries is none %}
+        delete from {{ this }}
+        {%- elif country in countries %}
+        delete from {{ this }} where load_id not in (select distinct _load_id from {{ raw_case_table(country) }})
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A staging model's raw rows: in an incremental build of its country, only those of the exports
+    it has not staged (by_export). -#}
+{% macro unstaged_exports_only(load_id_column) -%}
+    {%- if execute and is_incremental() and rebuilt_countries() is not none %}
+    where {{ load_id_column }} not in (select distinct load_id from {{ this }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The countries this build rebuilds, or none when it rebuilds them all (a full build, a model
     that does not exist yet, a unit test). -#}
 {% macro rebuilt_countries() -%}

@@ -30,6 +30,13 @@
         and {{ table }}._source_file = {{ first }}._source_file
         and {{ table }}._source_row = {{ first }}._source_row
     {%- endfor %}
+    {{- unstaged_exports_only(first ~ '._load_id') }}
+{%- endmacro %}
+
+{#- The raw table of a country's first case sheet: every loaded export has rows there. -#}
+{% macro raw_case_table(country) -%}
+    {%- set p = country_profiles()[country] -%}
+    {{- source('raw', p.raw_tables[p.case_tables[0]]) -}}
 {%- endmacro %}
 
 {#- Left join of the option lookup for one coded field (a name, or with field_is_column a column
@@ -60,7 +67,7 @@
 
 {% macro stage_cases(country) -%}
 {%- set p = country_profiles()[country] -%}
-{{- config(**by_country()) -}}
+{{- config(**by_export(country)) -}}
 {%- if not country_is_rebuilt(country) -%}
 {#- An incremental build of other countries: this one's rows stay as they are. #}
 select * from {{ this }} where 1 = 0
@@ -164,7 +171,7 @@ from aged
 
 {% macro stage_concerns(country) -%}
 {%- set p = country_profiles()[country] -%}
-{{- config(**by_country()) -}}
+{{- config(**by_export(country)) -}}
 {%- if not country_is_rebuilt(country) -%}
 {#- An incremental build of other countries: this one's rows stay as they are. #}
 select * from {{ this }} where 1 = 0
@@ -210,7 +217,7 @@ where {{ normalise_value('exploded.concern_value') }} is not null
 
 {% macro stage_services(country) -%}
 {%- set p = country_profiles()[country] -%}
-{{- config(**by_country()) -}}
+{{- config(**by_export(country)) -}}
 {%- if not country_is_rebuilt(country) -%}
 {#- An incremental build of other countries: this one's rows stay as they are. #}
 select * from {{ this }} where 1 = 0
@@ -246,6 +253,7 @@ services as (
 {%- else %}
 source as (
     select * from {{ source('raw', p.raw_tables[s.table]) }}
+    {{- unstaged_exports_only('_load_id') }}
 ),
 
 services as (
