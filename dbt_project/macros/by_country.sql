@@ -53,11 +53,13 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A staging model's raw rows: in an incremental build of its country, only those of the exports
-    it has not staged (by_export). -#}
-{% macro unstaged_exports_only(load_id_column) -%}
-    {%- if execute and is_incremental() and rebuilt_countries() is not none %}
-    where {{ load_id_column }} not in (select distinct load_id from {{ this }})
+{#- A raw table as a staging model reads it: in an incremental build of its country, only the rows
+    of the exports it has not staged (by_export), each table filtered before it is joined. -#}
+{% macro unstaged_rows(relation) -%}
+    {%- if execute and is_incremental() and rebuilt_countries() is not none -%}
+    (select * from {{ relation }} where _load_id not in (select distinct load_id from {{ this }}))
+    {%- else -%}
+    {{ relation }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -23,14 +23,13 @@
         , {{ table }}.{{ column }}
         {%- endfor %}
         {%- endfor %}
-    from {{ source('raw', p.raw_tables[first]) }} as {{ first }}
+    from {{ unstaged_rows(source('raw', p.raw_tables[first])) }} as {{ first }}
     {%- for table in p.case_tables[1:] %}
-    left join {{ source('raw', p.raw_tables[table]) }} as {{ table }}
+    left join {{ unstaged_rows(source('raw', p.raw_tables[table])) }} as {{ table }}
         on {{ table }}._load_id = {{ first }}._load_id
         and {{ table }}._source_file = {{ first }}._source_file
         and {{ table }}._source_row = {{ first }}._source_row
     {%- endfor %}
-    {{- unstaged_exports_only(first ~ '._load_id') }}
 {%- endmacro %}
 
 {#- The raw table of a country's first case sheet: every loaded export has rows there. -#}
@@ -252,8 +251,7 @@ services as (
 ),
 {%- else %}
 source as (
-    select * from {{ source('raw', p.raw_tables[s.table]) }}
-    {{- unstaged_exports_only('_load_id') }}
+    select * from {{ unstaged_rows(source('raw', p.raw_tables[s.table])) }}
 ),
 
 services as (
