@@ -18,6 +18,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
 # holding a workbook or a batch in memory: 1GB is plenty. dbt's transformations get their own limit
 # in the dbt profile (CPWH_DUCKDB_MEMORY_LIMIT, default 4GB).
 WRITER_CONFIG = {"memory_limit": "1GB"}
+READER_MEMORY_LIMIT = "1GB"  # the reader a run's checks hold open (hold_for_reading): a country at a time
 
 
 def quote_identifier(name: str) -> str:
@@ -65,7 +66,11 @@ def hold_for_reading(database: Path) -> None:
     key = str(Path(database).resolve())
     with _held_lock:
         if key not in _held_readers:
-            _held_readers[key] = connect(database, read_only=True)
+            held = connect(database, read_only=True)
+            # The blocks it reads stay in DuckDB's buffer pool while it is open, across every suite:
+            # bounded as the writers' are (the default is 80 % of the machine), for scale 100.
+            held.execute(f"set memory_limit = '{READER_MEMORY_LIMIT}'")
+            _held_readers[key] = held
 
 
 def release_readers(database: Path | None = None) -> None:

@@ -211,6 +211,7 @@ def test_the_checks_reader_lets_every_writer_in(tmp_path):
         con.execute("create table written as select 1 as n")
     with connect(warehouse.reading(), read_only=True) as con:
         assert con.execute("select n from written").fetchall() == [(1,)]
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "953.6 MiB"  # 1GB
     with connect(warehouse.database) as con:
         con.execute("insert into written values (2)")
     warehouse.reading()
