@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from datetime import date
 
 import duckdb
 import pytest
@@ -12,6 +13,8 @@ from python_calamine import CalamineWorkbook
 
 from orchestration.ingest.loader import CountryLoadError, load_country
 from orchestration.ingest.profiles import COUNTRY_CODES, get_profile
+from synthetic import generate_exports
+from synthetic.parameters import DEFECT_CODES
 
 EXPORT = "2023-12-31"
 
@@ -75,6 +78,33 @@ def test_reloading_the_same_export_changes_nothing(small_export, tmp_path):
         loads = con.execute("select count(*) from raw.export_loads").fetchone()[0]
     assert [r.status for r in first] == ["loaded"] and [r.status for r in second] == ["unchanged"]
     assert before == after and loads == 1
+
+
+def test_files_put_back_after_a_correction_are_loaded_again(tiny_export, tmp_path):
+    """An export is loaded, replaced by other files (a correction), then put back as first copied:
+    the raw layer holds the first files' rows again. The ledger once recorded those files as loaded,
+    but their rows were replaced, so they are not "already loaded"."""
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny_export / "LBN", landing / "LBN")
+    folder = landing / "LBN" / EXPORT
+    first_copy = {path.name: path.read_bytes() for path in folder.iterdir()}
+    corrected = tmp_path / "corrected"
+    no_defects = dict.fromkeys(DEFECT_CODES, 0.0)
+    generate_exports(corrected, countries=["LBN"], scale=0.003, seed=24, as_of=date(2023, 12, 31), defects=no_defects)
+    database = tmp_path / "w.duckdb"
+    first = load_country(database, landing, get_profile("LBN"))
+    for path in (corrected / "LBN" / EXPORT).iterdir():
+        shutil.copy(path, folder / path.name)
+    second = load_country(database, landing, get_profile("LBN"))
+    for name, data in first_copy.items():
+        (folder / name).write_bytes(data)
+    again = load_country(database, landing, get_profile("LBN"))
+    assert [r.status for r in first + second + again] == ["loaded"] * 3
+    assert again[0].load_id == first[0].load_id != second[0].load_id
+    with duckdb.connect(str(database)) as con:
+        assert con.execute("select distinct _load_id from raw.lbn__cases").fetchall() == [(first[0].load_id,)]
+        rows = con.execute("select count(*) from raw.lbn__cases").fetchone()[0]
+    assert rows == first[0].rows["lbn__cases"] == again[0].rows["lbn__cases"]
 
 
 def _copy_export(small_export, tmp_path, country):

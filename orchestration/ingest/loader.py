@@ -313,11 +313,12 @@ def _require_cases(profile: Profile, folder: Path, result: ExportLoad) -> None:
 
 
 def _already_loaded(con, result: ExportLoad, folder: Path) -> bool:
-    """These exact files are in the warehouse. If a later attempt at the same export failed (a broken
-    copy, since put right), record them as loaded again so that the failure no longer counts."""
-    loaded = con.execute(
-        "select count(*) from raw.export_loads where load_id = ? and status = 'loaded'", [result.load_id]
-    ).fetchone()[0]
+    """These exact files are in the warehouse: the file ledger holds this load (a load of other files
+    for the same export replaces it; a failed one changes nothing). If a later attempt at the same
+    export failed (a broken copy, since put right), record them as loaded again so that the failure
+    no longer counts. Files put back after a correction are loaded again: the ledger of loads still
+    names them, but their rows were replaced."""
+    loaded = con.execute("select count(*) from raw.export_files where load_id = ?", [result.load_id]).fetchone()[0]
     if not loaded:
         return False
     latest = con.execute(
