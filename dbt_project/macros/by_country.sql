@@ -14,13 +14,13 @@
     An environment variable read only while executing, not a var: a changed var makes dbt parse
     the whole project again. On Spark these models are plain tables (Parquet has no DELETE). -#}
 
-{#- The config of a model kept by country. -#}
-{% macro by_country() -%}
+{#- The config of a model kept by country (its pre-hook deletes what the insert replaces). -#}
+{% macro by_country(pre_hook="{{ delete_rebuilt_countries() }}") -%}
     {{ return({
         'materialized': 'incremental' if target.type == 'duckdb' else 'table',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
-        'pre_hook': "{{ delete_rebuilt_countries() }}",
+        'pre_hook': pre_hook,
     }) }}
 {%- endmacro %}
 
@@ -31,12 +31,7 @@
     longer in the raw layer go, and only the exports not staged yet are read and inserted: a
     country's next export stages its own rows, not every earlier export's again. -#}
 {% macro by_export(country) -%}
-    {{ return({
-        'materialized': 'incremental' if target.type == 'duckdb' else 'table',
-        'incremental_strategy': 'append',
-        'on_schema_change': 'fail',
-        'pre_hook': "{{ delete_unloaded_exports('" ~ country ~ "') }}",
-    }) }}
+    {{ return(by_country(pre_hook="{{ delete_unloaded_exports('" ~ country ~ "') }}")) }}
 {%- endmacro %}
 
 {#- Before a staging model's incremental insert: in a rebuilt country, the rows of exports whose
