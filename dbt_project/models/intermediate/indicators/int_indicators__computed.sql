@@ -10,7 +10,7 @@
                            'rated_outcome'] -%}
 with
 
-groups as (
+groups as {{ inlined_cte() }} (
     select * from {{ ref('int_children__grouped') }}
 ),
 
