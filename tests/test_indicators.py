@@ -3,6 +3,8 @@ generator intended, for every country and ALL; suppression in the warehouse and 
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -11,7 +13,9 @@ from scipy.stats import chi2_contingency
 
 from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.paths import DBT_PROJECT_DIR
-from tests.conftest import EXPORT
+from orchestration.transform.dbt_project import dbt_project, dbt_resource
+from orchestration.transform.warm_start import dbt_target_path
+from tests.conftest import EXPORT, KEY, copy_of_home
 from tests.reference import DAYS_PER_MONTH, harmonise, measure_defects
 
 SENSITIVE = ("sexual_violence", "recruitment_caafag", "trafficking")
@@ -245,3 +249,23 @@ def test_sex_differences_equal_scipy(built_home):
     np.testing.assert_allclose(merged.p_value_mart[both], merged.p_value[both], rtol=1e-5, atol=1e-12)
     np.testing.assert_allclose(merged.p_value_bh_mart[both], merged.p_value_bh[both], rtol=1e-5, atol=1e-12)
     assert (merged.is_significant[both] == (merged.p_value_bh[both] <= 0.05)).all()
+
+
+def test_the_dbt_unit_tests_pass_here_and_stay_out_of_the_builds(built_home, tmp_path, monkeypatch):
+    """dbt's unit tests (the rules on rows written in YAML: age groups, closure outcomes, the
+    chi-square p-value, suppression) run where the code changes, here, not in every build
+    (orchestration/transform/dbt_assets.py): each one the project declares runs and passes, on a copy
+    of a built home (dbt reads the column types of a unit test's inputs from the warehouse)."""
+    home, _, _ = built_home
+    built = json.loads((dbt_target_path(home) / "run_results.json").read_text(encoding="utf-8"))
+    assert built["results"] and not [r for r in built["results"] if r["unique_id"].startswith("unit_test.")]
+    declared = set(json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["unit_tests"])
+    assert declared
+
+    copy = copy_of_home(home, tmp_path)
+    monkeypatch.setenv("CPWH_HOME", str(copy))
+    monkeypatch.setenv("CPWH_PSEUDONYM_KEY", KEY)
+    dbt_resource().cli(["test", "--select", "test_type:unit"], target_path=dbt_target_path(copy)).wait()
+    ran = json.loads((dbt_target_path(copy) / "run_results.json").read_text(encoding="utf-8"))["results"]
+    tested = {r["unique_id"]: r["status"] for r in ran if r["unique_id"].startswith("unit_test.")}
+    assert tested == dict.fromkeys(declared, "pass")

@@ -4,6 +4,7 @@ table by table. Spark runs in local mode from `.venv-spark` (`make spark`) and n
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -14,8 +15,9 @@ import pytest
 
 from orchestration.ingest.lake import PSEUDONYM_SUFFIX, lake_root
 from orchestration.settings import ENGINES
-from orchestration.transform.dbt_project import SPARK_DBT_EXECUTABLE
+from orchestration.transform.dbt_project import SPARK_DBT_EXECUTABLE, dbt_project, dbt_resource
 from orchestration.transform.spark_output import LAYERS, spark_warehouse
+from orchestration.transform.warm_start import dbt_target_path
 from synthetic import generate_exports
 from synthetic.parameters import DEFECT_CODES
 from tests.conftest import KEY, cpwh
@@ -160,3 +162,15 @@ def test_the_key_appears_in_no_file_of_the_spark_home(engine_homes):
     assert any(p.suffix == ".sql" for p in files) and any(p.suffix == ".parquet" for p in files)
     holding = [str(p.relative_to(home)) for p in files if key in p.read_bytes()]
     assert holding == []
+
+
+def test_the_dbt_unit_tests_pass_on_spark(engine_homes, monkeypatch):
+    """dbt's unit tests, which builds leave out (tests/test_indicators.py runs them on DuckDB), on
+    Spark: the rules' portable SQL (the chi-square p-value among them) gives the rows the YAML expects."""
+    home = engine_homes["spark"]
+    monkeypatch.setenv("CPWH_HOME", str(home))
+    dbt_resource("spark").cli(["test", "--select", "test_type:unit"], target_path=dbt_target_path(home)).wait()
+    declared = set(json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["unit_tests"])
+    ran = json.loads((dbt_target_path(home) / "run_results.json").read_text(encoding="utf-8"))["results"]
+    tested = {r["unique_id"]: r["status"] for r in ran if r["unique_id"].startswith("unit_test.")}
+    assert declared and tested == dict.fromkeys(declared, "pass")
