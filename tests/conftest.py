@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pickle
 import shutil
@@ -16,7 +17,8 @@ import pytest
 from orchestration.ingest.loader import load_country
 from orchestration.ingest.profiles import load_profiles
 from orchestration.pseudonym import pseudonym
-from orchestration.transform.dbt_project import prepare_manifest
+from orchestration.transform.dbt_project import dbt_project, dbt_resource, prepare_manifest
+from orchestration.transform.warm_start import dbt_target_path
 from synthetic import generate_exports
 from synthetic.parameters import DEFECT_CODES
 
@@ -96,6 +98,15 @@ def copy_of_home(home: Path, folder: Path) -> Path:
     copy = folder / "home"
     shutil.copytree(home, copy, ignore=shutil.ignore_patterns(".writer.lock"))
     return copy
+
+
+def run_dbt_unit_tests(home: Path, engine: str = "duckdb") -> tuple[set[str], dict[str, str]]:
+    """Run every dbt unit test on a built home (builds leave them out, orchestration/transform/dbt_assets.py),
+    with ``CPWH_HOME`` already naming it: (the unit tests the project declares, each one run with its status)."""
+    dbt_resource(engine).cli(["test", "--select", "test_type:unit"], target_path=dbt_target_path(home)).wait()
+    declared = set(json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["unit_tests"])
+    ran = json.loads((dbt_target_path(home) / "run_results.json").read_text(encoding="utf-8"))["results"]
+    return declared, {r["unique_id"]: r["status"] for r in ran if r["unique_id"].startswith("unit_test.")}
 
 
 def _build_with_every_defect(home: Path) -> dict:

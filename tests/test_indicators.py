@@ -13,9 +13,8 @@ from scipy.stats import chi2_contingency
 
 from orchestration.ingest.profiles import COUNTRY_CODES
 from orchestration.paths import DBT_PROJECT_DIR
-from orchestration.transform.dbt_project import dbt_project, dbt_resource
 from orchestration.transform.warm_start import dbt_target_path
-from tests.conftest import EXPORT, KEY, copy_of_home
+from tests.conftest import EXPORT, KEY, copy_of_home, run_dbt_unit_tests
 from tests.reference import DAYS_PER_MONTH, harmonise, measure_defects
 
 SENSITIVE = ("sexual_violence", "recruitment_caafag", "trafficking")
@@ -259,13 +258,9 @@ def test_the_dbt_unit_tests_pass_here_and_stay_out_of_the_builds(built_home, tmp
     home, _, _ = built_home
     built = json.loads((dbt_target_path(home) / "run_results.json").read_text(encoding="utf-8"))
     assert built["results"] and not [r for r in built["results"] if r["unique_id"].startswith("unit_test.")]
-    declared = set(json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["unit_tests"])
-    assert declared
 
     copy = copy_of_home(home, tmp_path)
     monkeypatch.setenv("CPWH_HOME", str(copy))
     monkeypatch.setenv("CPWH_PSEUDONYM_KEY", KEY)
-    dbt_resource().cli(["test", "--select", "test_type:unit"], target_path=dbt_target_path(copy)).wait()
-    ran = json.loads((dbt_target_path(copy) / "run_results.json").read_text(encoding="utf-8"))["results"]
-    tested = {r["unique_id"]: r["status"] for r in ran if r["unique_id"].startswith("unit_test.")}
-    assert tested == dict.fromkeys(declared, "pass")
+    declared, tested = run_dbt_unit_tests(copy)
+    assert declared and tested == dict.fromkeys(declared, "pass")

@@ -4,7 +4,6 @@ table by table. Spark runs in local mode from `.venv-spark` (`make spark`) and n
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -15,12 +14,11 @@ import pytest
 
 from orchestration.ingest.lake import PSEUDONYM_SUFFIX, lake_root
 from orchestration.settings import ENGINES
-from orchestration.transform.dbt_project import SPARK_DBT_EXECUTABLE, dbt_project, dbt_resource
+from orchestration.transform.dbt_project import SPARK_DBT_EXECUTABLE
 from orchestration.transform.spark_output import LAYERS, spark_warehouse
-from orchestration.transform.warm_start import dbt_target_path
 from synthetic import generate_exports
 from synthetic.parameters import DEFECT_CODES
-from tests.conftest import KEY, cpwh
+from tests.conftest import KEY, cpwh, run_dbt_unit_tests
 
 pytestmark = pytest.mark.slow
 THE_REVIEWS_MARTS = ("mart_indicators", "mart_sex_differences", "mart_data_quality")
@@ -169,8 +167,5 @@ def test_the_dbt_unit_tests_pass_on_spark(engine_homes, monkeypatch):
     Spark: the rules' portable SQL (the chi-square p-value among them) gives the rows the YAML expects."""
     home = engine_homes["spark"]
     monkeypatch.setenv("CPWH_HOME", str(home))
-    dbt_resource("spark").cli(["test", "--select", "test_type:unit"], target_path=dbt_target_path(home)).wait()
-    declared = set(json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["unit_tests"])
-    ran = json.loads((dbt_target_path(home) / "run_results.json").read_text(encoding="utf-8"))["results"]
-    tested = {r["unique_id"]: r["status"] for r in ran if r["unique_id"].startswith("unit_test.")}
+    declared, tested = run_dbt_unit_tests(home, "spark")
     assert declared and tested == dict.fromkeys(declared, "pass")
