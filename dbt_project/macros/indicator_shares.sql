@@ -35,3 +35,17 @@
         and counts.dimension_value = denominators.dimension_value
         and counts.category = categories.category
 {% endmacro %}
+
+{#- An indicator's value from its whole-number numerator and denominator (a median comes as it
+    is): one formula for a country's rows (int_country_indicators__computed) and ALL's, summed from them
+    (int_indicators__computed). Means in months sum whole days. -#}
+{% macro indicator_value(statistic, unit, numerator, denominator, median) -%}
+    case
+        when {{ statistic }} = 'count' then cast({{ numerator }} as double)
+        when {{ statistic }} = 'median' then {{ median }}
+        when coalesce({{ denominator }}, 0) <= 0 then null
+        when {{ statistic }} = 'share' then 100.0e0 * {{ numerator }} / {{ denominator }}
+        when {{ unit }} = 'months' then cast({{ numerator }} as double) / 30.4375e0 / {{ denominator }}
+        else 1.0e0 * {{ numerator }} / {{ denominator }}
+    end
+{%- endmacro %}

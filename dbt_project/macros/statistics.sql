@@ -38,3 +38,33 @@
         else {{ expression }}
     end
 {%- endmacro %}
+
+{#- The median of each partition of a histogram (one row per value and partition, `weight` the
+    number of records with that value): the value at the middle position (0-based) floor((n - 1) / 2),
+    or the mean of the two middle values, as median() gives. Columns: the partition's, values_counted
+    (n) and median_value. Used where per-country histograms are summed into larger groups (ALL): a
+    median cannot be summed, a histogram can. -#}
+{% macro histogram_median(histogram, partition_by, value, weight) -%}
+    {%- set partition = partition_by | join(', ') -%}
+    select
+        {{ partition }},
+        max(values_counted) as values_counted,
+        (
+            min(case when weight_up_to > floor((values_counted - 1) / 2.0) then {{ value }} end)
+            + min(case when weight_up_to > values_counted - 1 - floor((values_counted - 1) / 2.0)
+                then {{ value }} end)
+        ) / 2.0e0 as median_value
+    from (
+        select
+            {{ partition }},
+            {{ value }},
+            sum({{ weight }}) over (
+                partition by {{ partition }} order by {{ value }}
+                rows between unbounded preceding and current row
+            ) as weight_up_to,
+            sum({{ weight }}) over (partition by {{ partition }}) as values_counted
+        from {{ histogram }}
+        where {{ value }} is not null
+    ) as ranked
+    group by {{ partition }}
+{%- endmacro %}

@@ -7,38 +7,27 @@
     labour and recruitment, girls to sexual violence) are checked on data. -#}
 with
 
-children as (
-    select country_group, case_key, sex
-    from {{ ref('int_children__grouped') }}
-    where dimension = 'total' and sex in ('male', 'female')
-),
-
-with_concern as (
-    select distinct children.country_group, children.case_key, children.sex
-    from children
-    inner join {{ ref('fct_case_concerns') }} as concerns
-        on concerns.case_key = children.case_key
+counted as (
+    {#- Per country (int_concerns_by_sex__counted, kept by country), and ALL as their sum: each child
+        counts in one country. concern_category null: the children with any concern. #}
+    select country_code as country_group, concern_category, boys, girls
+    from {{ ref('int_concerns_by_sex__counted') }}
+    union all
+    select 'ALL' as country_group, concern_category, sum(boys) as boys, sum(girls) as girls
+    from {{ ref('int_concerns_by_sex__counted') }}
+    group by concern_category
 ),
 
 totals as (
-    select
-        country_group,
-        sum(case when sex = 'male' then 1 else 0 end) as boys,
-        sum(case when sex = 'female' then 1 else 0 end) as girls
-    from with_concern
-    group by country_group
+    select country_group, boys, girls
+    from counted
+    where concern_category is null
 ),
 
 exposed as (
-    select
-        with_concern.country_group,
-        concerns.concern_category,
-        sum(case when with_concern.sex = 'male' then 1 else 0 end) as boys_with,
-        sum(case when with_concern.sex = 'female' then 1 else 0 end) as girls_with
-    from with_concern
-    inner join {{ ref('fct_case_concerns') }} as concerns
-        on concerns.case_key = with_concern.case_key
-    group by with_concern.country_group, concerns.concern_category
+    select country_group, concern_category, boys as boys_with, girls as girls_with
+    from counted
+    where concern_category is not null
 ),
 
 tables as (
