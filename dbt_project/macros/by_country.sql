@@ -9,7 +9,10 @@
     the last build left them. Every other build is a full refresh (the dbt asset passes
     --full-refresh, and does so whenever the project, the key or a model changed since the last
     complete build, see orchestration/transform/incremental.py). The aggregates over all countries
-    (the indicators with ALL, the analyses, the marts) are always rebuilt whole.
+    (the indicators with ALL, the analyses, the marts) are rebuilt whole, but from per-country
+    counts kept by country where they can be summed (int_country_indicators__computed, the
+    histograms and cells named *__counted): ALL is their sum, and its medians are read from summed
+    histograms.
 
     An environment variable read only while executing, not a var: a changed var makes dbt parse
     the whole project again. On Spark these models are plain tables (Parquet has no DELETE). -#}
