@@ -100,6 +100,13 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The children of the rebuilt countries (every country when none is named), each in its own
+    country's groups (total, sex, age group) and not in ALL's: what a model kept by country counts.
+    ALL is summed from these counts (int_indicators__computed, the analyses and marts). -#}
+{% macro own_country_groups() -%}
+    (select * from {{ country_rows('int_children__grouped') }} as grouped where country_group = country_code)
+{%- endmacro %}
+
 {#- True when a country's staging is rebuilt in this build. -#}
 {% macro country_is_rebuilt(country) -%}
     {%- set countries = rebuilt_countries() -%}

@@ -12,8 +12,8 @@ with
 children as (
     {#- Each in-scope child of the rebuilt countries once: its own country's total row. #}
     select case_key, country_code, sex_group, registration_date
-    from {{ country_rows('int_children__grouped') }} as grouped
-    where dimension = 'total' and country_group = country_code
+    from {{ own_country_groups() }} as grouped
+    where dimension = 'total'
 ),
 
 implemented as (

@@ -18,8 +18,7 @@ children as (
         risk_level,
         coalesce(is_closed, false) as is_closed,  -- a status that maps to nothing is not a closure
         case when is_closed then case_duration_days else days_to_export end as time_days
-    from {{ country_rows('int_children__grouped') }} as grouped
-    where country_group = country_code
+    from {{ own_country_groups() }} as grouped
 ),
 
 grouped as (

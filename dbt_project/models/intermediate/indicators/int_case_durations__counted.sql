@@ -10,7 +10,6 @@ select
     case_duration_days,
     case_duration_months,
     count(*) as children
-from {{ country_rows('int_children__grouped') }} as grouped
-where country_group = country_code
-    and case_duration_days is not null
+from {{ own_country_groups() }} as grouped
+where case_duration_days is not null
 group by country_code, dimension, dimension_value, case_duration_days, case_duration_months

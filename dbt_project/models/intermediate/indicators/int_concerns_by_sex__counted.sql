@@ -7,8 +7,8 @@ with
 
 children as (
     select country_code, case_key, sex
-    from {{ country_rows('int_children__grouped') }} as grouped
-    where dimension = 'total' and country_group = country_code and sex in ('male', 'female')
+    from {{ own_country_groups() }} as grouped
+    where dimension = 'total' and sex in ('male', 'female')
 ),
 
 concerns as {{ inlined_cte() }} (

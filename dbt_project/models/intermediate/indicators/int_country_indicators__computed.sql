@@ -19,8 +19,7 @@ with
 
 groups as {{ inlined_cte() }} (
     {#- The children of the rebuilt countries, each in its own country's groups. #}
-    select * from {{ country_rows('int_children__grouped') }} as grouped
-    where country_group = country_code
+    select * from {{ own_country_groups() }} as grouped
 ),
 
 concerns as {{ inlined_cte() }} (
